@@ -1,0 +1,1 @@
+"""Authoring tools for instructors and maintainers (never imported by the maths)."""

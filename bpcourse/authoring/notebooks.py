@@ -1,0 +1,60 @@
+"""Re-execute notebooks in place so their stored outputs are current.
+
+Lessons and solutions are stored executed; nbval compares a fresh run with
+what is stored. After editing a notebook, run ``bpcourse notebooks run PATH``
+(or with no path: every lesson and solution).
+"""
+import time
+from datetime import datetime
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_FOLDERS = ("notebooks", "solutions")
+
+
+def find_notebooks(paths=None, root=ROOT):
+    """The notebooks named by ``paths`` (files or folders), default: notebooks/ and solutions/."""
+    paths = [Path(p) for p in paths] if paths else [root / f for f in DEFAULT_FOLDERS]
+    found = []
+    for p in paths:
+        if p.is_dir():
+            found.extend(sorted(p.glob("*.ipynb")))
+        elif p.suffix == ".ipynb" and p.exists():
+            found.append(p)
+        else:
+            raise FileNotFoundError(f"not a notebook or a folder of notebooks: {p}")
+    return found
+
+
+def _seconds(timing):
+    """Kernel time of one cell from nbclient's timing metadata."""
+    t0 = datetime.fromisoformat(timing["shell.execute_reply.started"].replace("Z", "+00:00"))
+    t1 = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+    return (t1 - t0).total_seconds()
+
+
+def run_notebook(path, timeout=120, kernel_name="python3"):
+    """Execute the notebook at ``path`` top to bottom in its own folder and save it in place.
+
+    Cells tagged ``raises-exception`` may raise; any other error stops the run
+    and names the cell. Timing metadata is measured, then removed before
+    saving so stored notebooks differ only when their content does.
+    Returns (total seconds, [(cell index, kernel seconds), ...]).
+    """
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
+                            resources={"metadata": {"path": str(path.parent)}}, record_timing=True)
+    start = time.perf_counter()
+    client.execute()
+    total = time.perf_counter() - start
+    cell_times = []
+    for i, cell in enumerate(nb.cells):
+        timing = cell.metadata.pop("execution", None)
+        if timing and "shell.execute_reply" in timing and "shell.execute_reply.started" in timing:
+            cell_times.append((i, _seconds(timing)))
+    nbformat.write(nb, path)
+    return total, cell_times

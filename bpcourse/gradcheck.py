@@ -1,0 +1,98 @@
+"""Gradient checking: compare a backward pass with centred differences.
+
+    df/dx_i ~ (f(x + h e_i) - f(x - h e_i)) / (2h)       error O(h^2)
+
+and measure agreement by the relative error
+
+    rel_error(a, b) = max_i |a_i - b_i| / max(1e-8, max_i (|a_i| + |b_i|))
+
+which is scale-free: ~1e-10 or less means the analytic gradient is right
+(float64, h = 1e-5); ~1e-2 or more means a bug.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def numerical_gradient(f, x, h=1e-5):
+    """Centred-difference gradient of the scalar function f() with respect to the array x.
+
+    x is changed in place, one element at a time, and restored; f takes no
+    arguments and must read x (e.g. a closure over the model's weights).
+    Returns an array shaped like x.
+    """
+    grad = np.zeros(x.shape, dtype=np.float64)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        f_plus = f()
+        x[i] = old - h
+        f_minus = f()
+        x[i] = old
+        grad[i] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+def rel_error(a, b):
+    """max_i |a_i - b_i| / max(1e-8, max_i (|a_i| + |b_i|))."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"rel_error: shapes differ, {a.shape} vs {b.shape}")
+    return float(np.max(np.abs(a - b)) / max(1e-8, float(np.max(np.abs(a) + np.abs(b)))))
+
+
+def error_bound(err):
+    """A relative error rounded up to its power of ten, e.g. 3.2e-11 -> '< 1e-10'.
+
+    Round-off-sized errors differ in their digits from machine to machine;
+    their order of magnitude does not, so notebooks print this.
+    """
+    if err == 0:
+        return "0"
+    return f"< 1e{int(np.floor(np.log10(err))) + 1:d}" if err < 1e-3 else f"{err:.3g}"
+
+
+@dataclass
+class GradCheckReport:
+    """The result of ``check_model_gradients``: one relative error per parameter."""
+    errors: dict            # name -> relative error
+    tol: float
+    first_bad: tuple = None  # (name, index, analytic, numerical) of the first disagreement
+
+    @property
+    def ok(self):
+        return self.first_bad is None
+
+    def __str__(self):
+        lines = [f"{name:<22s} relative error {error_bound(e):>9s}  {'ok' if e <= self.tol else 'WRONG'}"
+                 for name, e in self.errors.items()]
+        if self.first_bad:
+            name, idx, a, n = self.first_bad
+            lines.append(f"first disagreement: {name}{list(idx)}: backward gives {a:.6g}, "
+                         f"centred difference gives {n:.6g}")
+        else:
+            lines.append(f"all gradients agree (tolerance {self.tol:g})")
+        return "\n".join(lines)
+
+
+def check_model_gradients(model, x, y, h=1e-5, tol=1e-7):
+    """Check every parameter of ``model`` (a Sequential) against centred differences.
+
+    The loss is evaluated in training mode (batch norm uses batch statistics);
+    running averages are restored afterwards. Returns a GradCheckReport naming
+    each parameter's relative error and the first element that disagrees.
+    """
+    saved = {k: v.copy() for k, v in model.buffers().items()}
+    model.loss_and_grads(x, y, train=True)
+    analytic = {k: g.copy() for k, g in model.grads().items()}
+    errors, first_bad = {}, None
+    for name, W in model.params().items():
+        numeric = numerical_gradient(lambda: model.loss(x, y, train=True), W, h)
+        errors[name] = rel_error(analytic[name], numeric)
+        if first_bad is None and errors[name] > tol:
+            scale = max(1e-8, float(np.max(np.abs(analytic[name]) + np.abs(numeric))))
+            bad = np.abs(analytic[name] - numeric) / scale > tol
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            first_bad = (name, idx, float(analytic[name][idx]), float(numeric[idx]))
+    model.set_buffers(saved)
+    return GradCheckReport(errors, tol, first_bad)

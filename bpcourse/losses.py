@@ -1,0 +1,75 @@
+"""Loss functions, each returning the loss and its gradient.
+
+A batch has one row per example; the batch loss is the *mean* of the
+per-example losses, so every gradient here carries the factor 1/N.
+"""
+import numpy as np
+
+from .activations import softmax
+
+
+def _as_batch(a):
+    """A single example (1-D) becomes a batch of one row."""
+    a = np.asarray(a)
+    return a[np.newaxis, :] if a.ndim == 1 else a
+
+
+def mse(y_hat, y):
+    """Squared-error loss and its gradient with respect to y_hat.
+
+        L_n = 1/2 sum_l (y_hat_nl - y_nl)^2      (one example)
+        L   = 1/N sum_n L_n                      (the batch mean)
+        dL/dy_hat = (y_hat - y) / N
+
+    Inputs:
+    - y_hat: network outputs, shape (N, k) (or (k,) for one example)
+    - y: targets, same shape as y_hat
+    Returns (L, dL/dy_hat) with dL/dy_hat shaped like y_hat.
+    """
+    y_hat = np.asarray(y_hat)
+    y = np.asarray(y)
+    if y_hat.shape != y.shape:
+        raise ValueError(f"mse: y_hat has shape {y_hat.shape} but y has shape {y.shape}; "
+                         "they must match (one-hot encode class labels first)")
+    n = _as_batch(y_hat).shape[0]
+    diff = y_hat - y
+    loss = 0.5 * np.sum(diff * diff) / n
+    return float(loss), diff / n
+
+
+def one_hot_if_labels(y, k, dtype=np.float64):
+    """Integer labels of shape (N,) become one-hot rows (N, k); one-hot input passes through."""
+    y = np.asarray(y)
+    if y.ndim == 1 and y.dtype.kind in "iu":
+        Y = np.zeros((y.shape[0], k), dtype=dtype)
+        Y[np.arange(y.shape[0]), y] = 1.0
+        return Y
+    return y
+
+
+def softmax_cross_entropy(z, y):
+    """Softmax followed by cross-entropy, with their combined gradient.
+
+        p = softmax(z),   L = -1/N sum_n log p_{n, y_n}
+        dL/dz = (p - Y) / N          (Y: one-hot targets)
+
+    The softmax Jacobian and the 1/p of the log cancel, which is why the two
+    are computed together. log p = z - logsumexp(z) is evaluated after
+    subtracting each row's maximum, so large z cannot overflow.
+
+    Inputs:
+    - z: scores (pre-softmax), shape (N, k)
+    - y: integer labels (N,) or one-hot rows (N, k)
+    Returns (L, dL/dz) with dL/dz of shape (N, k).
+    """
+    z = _as_batch(z)
+    n, k = z.shape
+    Y = _as_batch(one_hot_if_labels(y, k, z.dtype))
+    if Y.shape != z.shape:
+        raise ValueError(f"softmax_cross_entropy: scores have shape {z.shape} but targets have "
+                         f"shape {np.shape(y)}; give labels of shape ({n},) or one-hot ({n}, {k})")
+    shifted = z - z.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    loss = -np.sum(Y * log_p) / n
+    p = softmax(z)
+    return float(loss), (p - Y) / n

@@ -1,0 +1,32 @@
+"""The command line and the package's import hygiene."""
+import subprocess
+import sys
+
+from bpcourse import cli
+
+
+def test_help_lists_the_commands(capsys):
+    assert cli.main([]) == 0
+    out = capsys.readouterr().out
+    assert "info" in out and "notebooks" in out
+
+
+def test_info_prints_versions_and_places(capsys):
+    assert cli.main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "bpcourse 0." in out and "numpy" in out and "bundled data:" in out and "MNIST cache:" in out
+
+
+def test_import_is_silent_with_warnings_as_errors():
+    result = subprocess.run([sys.executable, "-W", "error", "-c", "import bpcourse"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
+
+
+def test_the_maths_never_imports_the_tools():
+    code = ("import sys, bpcourse, bpcourse.network, bpcourse.training, bpcourse.gradcheck; "
+            "bad = [m for m in sys.modules if m.startswith(('bpcourse.data', 'bpcourse.plots', "
+            "'bpcourse.widgets', 'bpcourse.grading', 'bpcourse.authoring', 'bpcourse.selfcheck', 'matplotlib'))]; "
+            "print(bad)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr

@@ -1,0 +1,28 @@
+"""Gradient-checking tools."""
+import numpy as np
+import pytest
+
+from bpcourse.gradcheck import error_bound, numerical_gradient, rel_error
+
+
+def test_numerical_gradient_of_a_known_function_and_restores_x():
+    x = np.array([[1.0, -2.0], [0.5, 3.0]])
+    before = x.copy()
+    grad = numerical_gradient(lambda: np.sum(x ** 3), x)
+    assert np.allclose(grad, 3 * before ** 2, rtol=1e-8)
+    assert np.array_equal(x, before)
+
+
+def test_rel_error_formula():
+    a, b = np.array([1.0, 2.0]), np.array([1.0, 2.5])
+    assert rel_error(a, b) == pytest.approx(0.5 / 4.5)
+    assert rel_error(a, -a) == pytest.approx(1.0)           # a sign error
+    assert rel_error(np.zeros(3), np.zeros(3)) == 0.0
+    with pytest.raises(ValueError, match="shapes differ"):
+        rel_error(np.zeros(2), np.zeros(3))
+
+
+@pytest.mark.parametrize("err, text", [(3.2e-11, "< 1e-10"), (1e-10, "< 1e-9"), (2e-6, "< 1e-5"),
+                                       (0.0, "0"), (0.25, "0.25")])
+def test_error_bound(err, text):
+    assert error_bound(err) == text
