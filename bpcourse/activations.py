@@ -5,6 +5,8 @@ whose rows are examples). Each activation ``f`` has a partner ``f_prime``
 holding its local derivative, right next to it, so the chain rule used in the
 backward pass can be read off in one place.
 """
+from functools import lru_cache
+
 import numpy as np
 
 
@@ -15,15 +17,22 @@ def _as_float(z):
 
 
 def sigmoid(z):
-    """sigma(z) = 1 / (1 + e^(-z)), computed without overflow.
+    """sigma(z) = 1 / (1 + e^(-z)).
 
-    For z >= 0 we use 1 / (1 + e^(-z)); for z < 0 the equal form
-    e^z / (1 + e^z). Either way the exponent is never positive, so
-    z = +-1000 gives 1.0 and 0.0 with no overflow warning.
+    e^(-z) overflows for z below -log(largest float) (about -709.8 in float64,
+    -88.7 in float32), so z is clipped to +-709 (+-88) first. The clip changes
+    no result that matters: sigma(-709) is already ~1e-308.
+    So z = +-1000 gives 0.0 and 1.0 with no overflow warning.
     """
     z = _as_float(z)
-    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    limit = _exp_limit(z.dtype)
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -limit, limit)))
+
+
+@lru_cache(maxsize=None)
+def _exp_limit(dtype):
+    """The largest whole t with e^t finite in this float type: 709 (float64), 88 (float32)."""
+    return float(np.floor(np.log(np.finfo(dtype).max)))
 
 
 def sigmoid_prime(z):

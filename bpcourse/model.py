@@ -109,6 +109,12 @@ class Sequential:
         out = self.forward(x, train)
         return LOSSES[self.loss_name](out, self.targets(y, out))[0]
 
+    def evaluate(self, x, y):
+        """(loss, accuracy) on (x, y) in evaluation mode, from one forward pass."""
+        out = self.forward(x, train=False)
+        L = LOSSES[self.loss_name](out, self.targets(y, out))[0]
+        return L, accuracy(softmax(out) if self.loss_name == "softmax_cross_entropy" else out, y)
+
     def predict(self, x):
         """Outputs in evaluation mode: the sigmoid outputs, or softmax probabilities."""
         out = self.forward(x, train=False)

@@ -59,7 +59,7 @@ def train(model, x, y, *, epochs=1, lr=0.1, batch_size=None, momentum=0.0, seed=
     batch: forward, loss, backward, update ``W <- W - lr dW``.
 
     Inputs:
-    - model: a Sequential (anything with loss_and_grads, params, grads, loss, predict)
+    - model: a Sequential (anything with loss_and_grads, params, grads, evaluate)
     - x (N, n), y: labels (N,) or targets (N, k)
     - epochs: passes over the data; lr: learning rate; momentum: see optim.SGD
     - batch_size: None = full batch (GD), 1 = SGD, B = mini-batches of B
@@ -95,10 +95,12 @@ def train(model, x, y, *, epochs=1, lr=0.1, batch_size=None, momentum=0.0, seed=
                 hist.examples_seen.append((hist.examples_seen[-1] if hist.examples_seen else 0) + len(idx))
                 hist.seconds.append(time.perf_counter() - start)
                 bar.update(1)
-            hist.epoch_loss.append(model.loss(x, y))
-            hist.epoch_accuracy.append(model.accuracy(x, y))
+            L, acc = model.evaluate(x, y)
+            hist.epoch_loss.append(L)
+            hist.epoch_accuracy.append(acc)
             if x_val is not None:
-                hist.val_loss.append(model.loss(x_val, y_val))
-                hist.val_accuracy.append(model.accuracy(x_val, y_val))
+                L, acc = model.evaluate(x_val, y_val)
+                hist.val_loss.append(L)
+                hist.val_accuracy.append(acc)
             bar.set_postfix(loss=f"{hist.epoch_loss[-1]:.4f}", acc=f"{hist.epoch_accuracy[-1]:.3f}")
     return hist

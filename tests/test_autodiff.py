@@ -13,6 +13,8 @@ from bpcourse import network
 from bpcourse.autodiff import Value
 
 H = 1e-6
+# deterministic examples, nothing written to disk
+CHECK = settings(max_examples=30, deadline=None, database=None, derandomize=True)
 any_real = st.floats(-3.0, 3.0)
 positive = st.floats(0.1, 3.0)
 nonzero = st.one_of(st.floats(-3.0, -0.1), st.floats(0.1, 3.0))
@@ -59,7 +61,7 @@ BINARY = {
 def test_unary_forward_and_gradient(name):
     op, reference, domain = UNARY[name]
 
-    @settings(max_examples=30, deadline=None)
+    @CHECK
     @given(domain)
     def check(x):
         a = Value(x)
@@ -76,7 +78,7 @@ def test_unary_forward_and_gradient(name):
 def test_binary_forward_and_gradients(name):
     op, reference, b_domain = BINARY[name]
 
-    @settings(max_examples=30, deadline=None)
+    @CHECK
     @given(any_real, b_domain)
     def check(x, y):
         a, b = Value(x), Value(y)
@@ -95,7 +97,7 @@ def composite(a, b, c):
     return e.tanh() * a / (1 + b ** 2) - (c * a).sigmoid().log() + (e - 3).relu() + 2 / (1 + a ** 2)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(CHECK, max_examples=60)
 @given(any_real, any_real, any_real)
 def test_composite_expression_matches_centred_differences(x, y, z):
     a, b, c = Value(x), Value(y), Value(z)

@@ -41,7 +41,12 @@ def test_relu_backward_away_from_the_kink(shape, seed):
     check_layer(layers.ReLU(), x, seed)
 
 
-@given(shape=shape, seed=st.integers(0, 10_000), train=st.booleans())
+# With N = 2 a column normalizes to +-1 whatever x is, so dx is only an eps effect
+# at the noise floor of centred differences: batch-norm tests start at N = 3.
+bn_shape = st.tuples(st.integers(3, 6), st.integers(1, 5))
+
+
+@given(shape=bn_shape, seed=st.integers(0, 10_000), train=st.booleans())
 @settings(max_examples=40, deadline=None)
 def test_batchnorm_backward_train_and_eval(shape, seed, train):
     N, n = shape
