@@ -30,16 +30,18 @@ def dense_forward(x, W, b=None):
     return z, (x, W)
 
 
-def dense_backward(dz, cache):
+def dense_backward(dz, cache, need_dx=True):
     """Gradients of z = x @ W.T + b.
 
         dx = dz W        dW = dz^T x  (sum over the batch of outer products)   db = sum_n dz_n
 
-    Inputs: dz (N, n_out) = dL/dz; cache from dense_forward.
-    Returns: dx (N, n_in), dW (n_out, n_in), db (n_out,).
+    Inputs: dz (N, n_out) = dL/dz; cache from dense_forward; need_dx=False
+    skips dx (the first layer's input is data: nobody needs its gradient).
+    Returns: dx (N, n_in) or None, dW (n_out, n_in), db (n_out,).
     """
     x, W = cache
-    return dz @ W, dz.T @ x, dz.sum(axis=0)
+    dx = dz @ W if need_dx else None
+    return dx, dz.T @ x, dz.sum(axis=0)
 
 
 # ---------------------------------------------------------- activations
@@ -187,7 +189,8 @@ class Layer:
     def forward(self, x, train=True):
         raise NotImplementedError
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
+        """dL/d(input) from dL/d(output); fills ``grads``. need_dx=False may skip the return value."""
         raise NotImplementedError
 
     def __repr__(self):
@@ -225,8 +228,8 @@ class Dense(Layer):
         z, self.cache = dense_forward(x, self.params["W"], self.params.get("b"))
         return z
 
-    def backward(self, dout):
-        dx, self.grads["W"], db = dense_backward(dout, self.cache)
+    def backward(self, dout, need_dx=True):
+        dx, self.grads["W"], db = dense_backward(dout, self.cache, need_dx)
         if "b" in self.params:
             self.grads["b"] = db
         return dx
@@ -239,7 +242,7 @@ class _Activation(Layer):
         a, self.cache = type(self)._forward(x)
         return a
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         return type(self)._backward(dout, self.cache)
 
 
@@ -301,7 +304,7 @@ class BatchNorm(Layer):
         self.buffers["running_var"] = m * self.buffers["running_var"] + (1 - m) * unbiased
         return y
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         backward = batchnorm_backward if self._train else batchnorm_eval_backward
         dx, self.grads["gamma"], self.grads["beta"] = backward(dout, self.cache)
         return dx

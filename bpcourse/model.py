@@ -83,10 +83,14 @@ class Sequential:
             x = layer.forward(x, train)
         return x
 
-    def backward(self, dout):
-        """Chain rule from the last layer to the first; fills every layer's grads. Returns dL/dx."""
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
+    def backward(self, dout, need_dx=False):
+        """Chain rule from the last layer to the first; fills every layer's grads.
+
+        Returns dL/dx for the input x when need_dx=True (else None: training
+        never needs it, and skipping it saves the first layer's largest product).
+        """
+        for i in range(len(self.layers) - 1, -1, -1):
+            dout = self.layers[i].backward(dout, need_dx=need_dx or i > 0)
         return dout
 
     def targets(self, y, out):
