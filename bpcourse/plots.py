@@ -93,7 +93,12 @@ X_AXES = {"iterations": "iterations (updates)", "examples": "examples seen",
 
 
 def _epoch_ends(history):
-    """Index of the last iteration of each epoch (every epoch has the same number of updates)."""
+    """Index of the last iteration of each epoch.
+
+    Assumes every epoch has the same number of updates and the history ends with a
+    whole epoch: true of a History returned by bpcourse.train, not of the partial
+    history of a diverged run (TrainingDiverged.history).
+    """
     I, E = len(history.loss), len(history.epoch_loss)
     return np.round(np.arange(1, E + 1) * I / E).astype(int) - 1
 
@@ -335,7 +340,8 @@ def plot_loss_surface(loss_fn, w_range, b_range, path=None, ax=None, levels=30, 
     ax = _new_ax(ax, figsize=(7, 6))
     if logz:
         if Z.min() <= 0:
-            raise ValueError(f"plot_loss_surface: logz=True needs a positive loss, the minimum is {Z.min()}")
+            raise ValueError(f"plot_loss_surface: logz=True needs a positive loss, "
+                             f"the minimum is {Z.min()}")
         lv = np.geomspace(Z.min(), Z.max(), levels)
         cs = ax.contourf(W, B, Z, levels=lv, norm=LogNorm(lv[0], lv[-1]), cmap="viridis")
     else:
@@ -356,7 +362,8 @@ def _draw_path(ax, path):
     """A descent path: points with markers, an arrow per step, the start marked."""
     path = np.asarray(path, dtype=float)
     if path.ndim != 2 or path.shape[1] != 2:
-        raise ValueError(f"plot_loss_surface: path must be a sequence of (w, b) points, got shape {path.shape}")
+        raise ValueError(f"plot_loss_surface: path must be a sequence of (w, b) points, "
+                         f"got shape {path.shape}")
     path = _finite_prefix(path)
     if len(path) == 0:
         return
@@ -388,8 +395,8 @@ def plot_percentiles(steps, values, percentiles=(15, 50, 85), ax=None, label=Non
     steps = np.asarray(steps, dtype=float)
     values = np.asarray(values, dtype=float)
     if values.ndim != 2 or len(values) != len(steps):
-        raise ValueError(f"plot_percentiles: values must have shape (S, M) with S = len(steps) = {len(steps)}, "
-                         f"got shape {values.shape}")
+        raise ValueError(f"plot_percentiles: values must have shape (S, M) with S = len(steps) = "
+                         f"{len(steps)}, got shape {values.shape}")
     percentiles = tuple(percentiles)
     if len(percentiles) != 3 or not 0 <= percentiles[0] < percentiles[1] < percentiles[2] <= 100:
         raise ValueError(f"plot_percentiles: percentiles must be three increasing numbers in [0, 100], "
@@ -441,7 +448,8 @@ def _images(images):
                              f"(64 for 8x8, 784 for 28x28), got {images.shape[1]}")
         images = images.reshape(len(images), side, side)
     if images.ndim != 3:
-        raise ValueError(f"plot_digits: images must be (N, side, side) or (N, side*side), got shape {images.shape}")
+        raise ValueError(f"plot_digits: images must be (N, side, side) or (N, side*side), "
+                         f"got shape {images.shape}")
     return images
 
 
@@ -480,9 +488,9 @@ def plot_digits(images, labels=None, predictions=None, ncols=10, fig=None, cmap=
             raise ValueError(f"plot_digits: {N} images but {len(arr)} {name}")
     ncols = min(ncols, N)
     nrows = -(-N // ncols)
-    title_lines = 1 if (labels is None or predictions is None) else 1.5
     if fig is None:
-        fig = plt.figure(figsize=(1.3 * ncols, (1.2 + 0.3 * title_lines) * nrows))
+        width = 1.8 if (labels is not None and predictions is not None) else 1.2   # room for the titles
+        fig = plt.figure(figsize=(width * ncols, 1.6 * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for i, ax in enumerate(axes.ravel()):
         ax.axis("off")
@@ -527,7 +535,7 @@ def plot_confusion_matrix(y_true, y_pred, k=None, ax=None, title=None):
     for i in range(k):
         for j in range(k):
             ax.text(j, i, f"{C[i, j]:d}", ha="center", va="center",
-                    color="white" if dark[i, j] else "black", fontsize=10 if k > 5 else 14)
+                    color="white" if dark[i, j] else "black", fontsize=12 if k > 5 else 14)
     ax.set_xticks(range(k))
     ax.set_yticks(range(k))
     ax.grid(False)

@@ -20,10 +20,11 @@ Attributes of every returned box: ``controls`` ({name: slider}), ``readout``
 (an HTML widget), ``figure`` (the matplotlib Figure), ``update()``.
 """
 from html import escape
+from io import BytesIO
 
 import numpy as np
 from IPython import get_ipython
-from IPython.display import display
+from IPython.display import Image, display
 from ipywidgets import HTML, FloatLogSlider, FloatSlider, Layout, Output, SelectionSlider, VBox
 from matplotlib.figure import Figure
 
@@ -57,7 +58,7 @@ def _explorer(controls, draw, figsize=(7.5, 4.5)):
         if get_ipython() is not None:       # outside IPython (a script, the tests) nothing is shown
             with out:
                 out.clear_output(wait=True)
-                display(fig)
+                display(_png(fig))
 
     for control in controls.values():
         control.observe(update, names="value")
@@ -65,6 +66,13 @@ def _explorer(controls, draw, figsize=(7.5, 4.5)):
     box.controls, box.readout, box.figure, box.update = controls, readout, fig, update
     update()
     return box
+
+
+def _png(fig):
+    """The figure as a PNG image: shown the same way whatever matplotlib backend is active."""
+    buffer = BytesIO()
+    fig.savefig(buffer, format="png")
+    return Image(data=buffer.getvalue(), format="png")
 
 
 def _slider(description, value, lo, hi, step, continuous_update=True):
@@ -100,7 +108,8 @@ def neuron_readout(w, b):
         return text + f"crosses 0.5 at x = -b/w = {-b / w + 0.0:.4f}"     # + 0.0 turns -0.0 into 0.0
     if b == 0:
         return text + "w = 0 and b = 0: the output is 0.5 for every x"
-    return text + f"w = 0: the output is sigma(b) = {float(sigmoid(b)):.4f} for every x, it never crosses 0.5"
+    return text + (f"w = 0: the output is sigma(b) = {float(sigmoid(b)):.4f} for every x, "
+                   f"it never crosses 0.5")
 
 
 def draw_neuron(ax, w, b, x):
@@ -156,7 +165,8 @@ def gd_path(grad_fn, start, lr, steps):
         for _ in range(steps):
             grad = np.asarray(grad_fn(p[0], p[1]), dtype=float)
             if grad.shape != (2,):
-                raise ValueError(f"gd_path: grad_fn(w, b) must return (dL/dw, dL/db), got shape {grad.shape}")
+                raise ValueError(f"gd_path: grad_fn(w, b) must return (dL/dw, dL/db), "
+                                 f"got shape {grad.shape}")
             gd_update(p, grad, lr)
             path.append(p.copy())
             if not np.all(np.isfinite(p)):
@@ -242,11 +252,13 @@ def batch_size_widget(train_fn, batch_sizes=(1, 4, 16, 64, 256), lr_values=(1e-3
         raise ValueError(f"batch_size_widget: batch_sizes must be integers >= 1, got {batch_sizes!r}")
     batch_size = batch_sizes[len(batch_sizes) // 2] if batch_size is None else batch_size
     if batch_size not in batch_sizes:
-        raise ValueError(f"batch_size_widget: the starting batch_size={batch_size!r} is not one of {batch_sizes}")
+        raise ValueError(f"batch_size_widget: the starting batch_size={batch_size!r} "
+                         f"is not one of {batch_sizes}")
     controls = {
         "batch_size": SelectionSlider(options=[(str(B), B) for B in batch_sizes], value=batch_size,
                                       description="batch size", continuous_update=False,
                                       layout=Layout(**SLIDER_LAYOUT), style=SLIDER_STYLE),
         "lr": _lr_slider(lr_values, lr, "batch_size_widget"),
     }
-    return _explorer(controls, lambda ax, batch_size, lr: draw_training_run(ax, train_fn, batch_size, lr, logy))
+    return _explorer(controls,
+                     lambda ax, batch_size, lr: draw_training_run(ax, train_fn, batch_size, lr, logy))

@@ -302,6 +302,15 @@ class LabNotebook:
         """[{"prompt": "[3]:", "source": its first line}, ...] for every code cell."""
         return self.page.evaluate(_CELLS_JS)
 
+    def code_cell(self, index):
+        """The locator of code cell ``index`` (0 = the first code cell)."""
+        return self.page.locator(f"{_PANEL} .jp-Notebook .jp-Cell.jp-CodeCell").nth(index)
+
+    def stdout_of_code_cell(self, index):
+        """The printed (stdout) text of code cell ``index``."""
+        return "".join(self.code_cell(index).locator(
+            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"]').all_text_contents())
+
     def prompts(self):
         return [c["prompt"] for c in self.code_cells()]
 
@@ -357,40 +366,51 @@ class LabNotebook:
                         lambda: f"The cell shows: {self.widget_view(handle)['text'][:500]!r}")
 
     def move_slider(self, handle, timeout_s=30):
-        """Move ``handle`` with the arrow keys, as a keyboard user would, and wait
-        until its cell's figure or text changes. Returns (before, after) views."""
+        """Move ``handle`` three steps with the arrow keys, as a keyboard user would,
+        and wait until its cell's figure changes (its text, when the cell has no
+        figure) and the kernel is idle again. Returns the views (before, after)."""
         handle.scroll_into_view_if_needed()
         before = self.widget_view(handle)
+        key = "figures" if before["figures"] else "text"
         value = handle.get_attribute("aria-valuenow")
         handle.focus()
-        for key in ("ArrowRight", "ArrowLeft"):   # ArrowLeft if it starts at its maximum
+        for arrow in ("ArrowRight", "ArrowLeft"):   # ArrowLeft if it starts at its maximum
             for _ in range(3):
-                handle.press(key)
+                handle.press(arrow)
             if handle.get_attribute("aria-valuenow") != value:
                 break
         else:
-            self.fail(f"the slider did not move with the arrow keys (value stays {value})")
-        self.wait_until(lambda: self.widget_view(handle) != before,
-                         "a change of the figure or text after moving the slider "
-                         f"from {value} to {handle.get_attribute('aria-valuenow')}", timeout_s)
+            self.fail(f"the slider did not move with the arrow keys (its value stays {value})")
+        what = "figure" if key == "figures" else "text"
+        self.wait_until(lambda: self.widget_view(handle)[key] != before[key] and self.kernel_idle(),
+                        f"a change of the slider cell's {what} after moving the slider from {value} "
+                        f"to {handle.get_attribute('aria-valuenow')}", timeout_s,
+                        lambda: f"Kernel status {self.kernel_status()!r}.")
         return before, self.widget_view(handle)
 
+    PROGRESS = (".widget-hprogress", ".widget-progress", ".jupyter-widget-progress")
+
+    def progress_bar_locator(self):
+        return self.page.locator(", ".join(f"{_PANEL} {p}" for p in self.PROGRESS))
+
     def progress_bars(self):
-        """Every ipywidgets progress bar as {"text": its row's text, "width": bar width, "style": classes}."""
-        return self.page.evaluate("""
-        () => Array.from(document.querySelectorAll(
-            '%s .widget-hprogress, %s .widget-progress, %s .jupyter-widget-progress')).map(p => {
+        """Every ipywidgets progress bar (tqdm's in a notebook) as
+        {"text": the text of its row, e.g. "training: 100% 200/200 [...]",
+         "width": the filled width, e.g. "100%", "style": the bar's classes}."""
+        return self.progress_bar_locator().evaluate_all("""
+        bars => bars.map(p => {
           const bar = p.querySelector('.progress-bar');
           const row = p.closest('.widget-hbox') || p;
           return {text: row.textContent.replace(/\\s+/g, ' ').trim(),
                   width: bar ? bar.style.width : '', style: bar ? bar.className : ''};
-        })""" % (_PANEL, _PANEL, _PANEL))
+        })""")
 
-    def screenshot(self, path, scroll_to=None):
-        """Save a screenshot of the page, with ``scroll_to`` (a locator) in view."""
+    def screenshot(self, path, scroll_to=None, block="start"):
+        """Save a screenshot of the page as ``path``, the cell holding ``scroll_to``
+        (a locator) scrolled to the top ("start") or the middle ("center")."""
         if scroll_to is not None:
-            scroll_to.scroll_into_view_if_needed()
-            scroll_to.evaluate("e => e.closest('.jp-Cell').scrollIntoView({block: 'start'})")
+            scroll_to.evaluate("(e, block) => (e.closest('.jp-Cell') || e).scrollIntoView({block})", block)
+            self.page.wait_for_timeout(300)   # let the notebook lay out what came into view
         self.page.screenshot(path=str(path))
         return path
 

@@ -33,7 +33,7 @@ def require_browser():
     missing = missing_requirement()
     if missing:
         message = f"browser test not run: {missing}. To run it, {HOW_TO_ENABLE}."
-        if os.environ.get("CI"):
+        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
             pytest.fail(message + " CI is set, so this is a failure, not a skip.")
         pytest.skip(message)
 
@@ -89,28 +89,34 @@ def open_notebook(lab, chromium, tmp_path):
 
     yield _open
     for n, page in enumerate(pages):
-        page.screenshot(path=str(tmp_path / f"final_{n}.png"))
-        page.close()
+        try:
+            page.screenshot(path=str(tmp_path / f"final_{n}.png"))
+        finally:
+            page.close()
     lab.shutdown_kernels()
 
 
-def run_all_cells(notebook, timeout_s=90):
+def code_cells_of(path):
+    """The code cells of the notebook file at ``path``."""
+    import nbformat
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def run_all_cells(notebook, path, timeout_s=90):
     """Clear stored outputs, Run > Run All Cells, and check that every code cell
-    ran once, in order, with no error output. Returns the prompts."""
+    of the file at ``path`` ran once, in order, with no error output."""
     notebook.clear_outputs()
     notebook.run_all_cells()
-    cells = notebook.wait_all_executed(timeout_s)
+    prompts = [c["prompt"] for c in notebook.wait_all_executed(timeout_s)]
     errors = notebook.error_outputs()
     assert not errors, f"{notebook.name}: error output after Run All:\n" + "\n---\n".join(errors)
-    prompts = [c["prompt"] for c in cells]
-    expected = [f"[{i}]:" for i in range(1, len(cells) + 1)]
+    expected = [f"[{i}]:" for i in range(1, len(code_cells_of(path)) + 1)]
     assert prompts == expected, f"{notebook.name}: execution counts {prompts}, expected {expected}"
-    return prompts
 
 
-def test_lesson_1_runs_and_its_slider_moves_the_figure(open_notebook, tmp_path):
+def test_lesson_1_runs_and_its_slider_moves_the_figure(lab, open_notebook, tmp_path):
     notebook = open_notebook(LESSON_1)
-    run_all_cells(notebook)
+    run_all_cells(notebook, lab.root_dir / LESSON_1)
 
     notebook.wait_for_slider()
     handle = notebook.slider_handles().first
@@ -122,22 +128,36 @@ def test_lesson_1_runs_and_its_slider_moves_the_figure(open_notebook, tmp_path):
     assert not errors, f"{LESSON_1}: error output after moving the slider:\n" + "\n---\n".join(errors)
 
     shot = notebook.screenshot(tmp_path / "lesson_1.png", scroll_to=handle)
-    print(f"\nscreenshot of {LESSON_1}: {shot}")
+    print(f"\nscreenshot of {LESSON_1} (slider moved): {shot}")
 
 
-def test_exercise_solution_runs_with_self_checks_and_progress_bar(open_notebook, tmp_path):
+def test_exercise_solution_runs_with_self_checks_and_progress_bar(lab, open_notebook, tmp_path):
     relpath = solution_notebook()
     notebook = open_notebook(relpath)
-    run_all_cells(notebook)
+    run_all_cells(notebook, lab.root_dir / relpath)
 
+    # Self-checks: every check cell (metadata bpcourse.role == "check") shows its
+    # verdict. A failing check raises, which run_all_cells reports as an error.
+    cells = code_cells_of(lab.root_dir / relpath)
+    checks = [i for i, c in enumerate(cells) if c.metadata.get("bpcourse", {}).get("role") == "check"]
+    assert checks, f"{relpath}: no check cell (metadata bpcourse.role == 'check')"
+    for i in checks:
+        verdict = notebook.stdout_of_code_cell(i)
+        assert verdict.strip(), f"{relpath}: the self-check in code cell {i} shows no verdict"
+    print(f"\nfirst self-check verdict of {relpath}:\n{notebook.stdout_of_code_cell(checks[0])}")
+    shot = notebook.screenshot(tmp_path / "exercise_self_check.png",
+                               scroll_to=notebook.code_cell(checks[0]))
+    print(f"screenshot of {relpath} (first self-check): {shot}")
+
+    # The last cell trains with a tqdm progress bar: it must reach 100 %.
     bars = notebook.progress_bars()
     assert bars, f"{relpath}: no tqdm progress bar widget (.widget-hprogress) after Run All"
     last = bars[-1]
     assert "100%" in last["text"] and last["width"] == "100%", (
         f"{relpath}: the training progress bar did not reach 100%: {last}")
-
-    shot = notebook.screenshot(tmp_path / "exercise_solution.png")
-    print(f"\nscreenshot of {relpath}: {shot}")
+    shot = notebook.screenshot(tmp_path / "exercise_training.png",
+                               scroll_to=notebook.progress_bar_locator().last, block="center")
+    print(f"screenshot of {relpath} (training, bar at 100%): {shot}")
 
 
 def test_the_browser_test_sees_a_failing_cell(lab, open_notebook):

@@ -47,7 +47,8 @@ def test_setup_style_sets_large_fonts_and_grid():
 
 # ---------------------------------------------------------------- plot_history
 
-@pytest.mark.parametrize("x, key", [("iterations", None), ("examples", "examples_seen"), ("seconds", "seconds")])
+@pytest.mark.parametrize("x, key", [("iterations", None), ("examples", "examples_seen"),
+                                    ("seconds", "seconds")])
 def test_plot_history_loss_against_each_x_axis(x, key):
     h = small_history()
     ax = plots.plot_history(h, x=x)
@@ -401,6 +402,9 @@ def test_confusion_matrix_cells_show_the_counts():
     for text in ax.texts:
         j, i = text.get_position()                      # column = predicted, row = true
         assert int(text.get_text()) == expected[int(i), int(j)]
+        # readable on the projector: white on the dark (large) cells, black on the light ones
+        dark = expected[int(i), int(j)] > expected.max() / 2
+        assert to_rgba(text.get_color()) == to_rgba("white" if dark else "black")
     np.testing.assert_array_equal(ax.images[0].get_array(), expected)
     assert f"{np.mean(y_true == y_pred):.3f}" in ax.get_title()
     assert ax.get_xlabel() == "predicted class" and ax.get_ylabel() == "true class"
