@@ -2,6 +2,9 @@
 
     bpcourse info                 versions, where the bundled data and the cache live
     bpcourse notebooks run [PATH] re-execute lessons and solutions in place
+    bpcourse exercises build      write exercises/ from solutions/
+    bpcourse exercises check      fail, naming the notebook, when exercises/ is out of date
+    bpcourse grade SUBMISSION...  grade submitted exercise notebooks into a CSV / JSON table
 
 Each subcommand is a function ``cmd_<name>(args)`` registered in ``build_parser``.
 """
@@ -41,6 +44,53 @@ def cmd_notebooks_run(args):
     return 0
 
 
+def cmd_exercises_build(args):
+    """Write exercises/ from solutions/."""
+    from .authoring import exercises
+
+    for path in exercises.build(args.solutions or exercises.SOLUTIONS, args.exercises or exercises.EXERCISES):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_exercises_check(args):
+    """Exit 1, naming each notebook, when exercises/ is not what the build would write."""
+    from .authoring import exercises
+
+    solutions = args.solutions or exercises.SOLUTIONS
+    problems = exercises.check(solutions, args.exercises or exercises.EXERCISES)
+    for p in problems:
+        print(p, file=sys.stderr)
+    if problems:
+        print("run `bpcourse exercises build` to regenerate exercises/", file=sys.stderr)
+        return 1
+    print(f"exercises/ is up to date with {solutions}")
+    return 0
+
+
+def cmd_grade(args):
+    """Grade submissions; exit 0 when every one of them got its row."""
+    from .authoring.exercises import SOLUTIONS
+    from .grading.grader import grade
+
+    if not args.out and not args.json:
+        args.out = "grades.csv"
+    try:
+        rows = grade(args.submissions, out=args.out, json_out=args.json, jobs=args.jobs,
+                     solutions=args.solutions or SOLUTIONS, progress=not args.quiet, timeout=args.timeout,
+                     cell_timeout=args.cell_timeout, memory=int(args.memory * 1024 ** 2),
+                     assignment=args.assignment)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"bpcourse grade: {e}", file=sys.stderr)
+        return 2
+    failed = [r.file for r in rows if r.grader_error]
+    print(f"graded {len(rows) - len(failed)} of {len(rows)} submission(s); "
+          + ", ".join(f"{p} written" for p in (args.out, args.json) if p))
+    for f in failed:
+        print(f"bpcourse grade: the grader itself failed on {f} (see its row)", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="bpcourse",
@@ -56,6 +106,30 @@ def build_parser():
     p.add_argument("--timeout", type=float, default=120, help="seconds allowed per cell (default 120)")
     p.add_argument("--slow", type=float, default=10, help="flag cells slower than this (seconds)")
     p.set_defaults(func=cmd_notebooks_run)
+
+    exs = sub.add_parser("exercises", help="build exercises/ from solutions/, or check it is current")
+    exs_sub = exs.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, func, text in (("build", cmd_exercises_build, "write exercises/ from solutions/"),
+                             ("check", cmd_exercises_check, "fail when exercises/ is out of date")):
+        p = exs_sub.add_parser(name, help=text)
+        p.add_argument("--solutions", help="the solution notebooks (default: the repository's solutions/)")
+        p.add_argument("--exercises", help="the exercise notebooks (default: the repository's exercises/)")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("grade", help="grade submitted exercise notebooks (CSV and JSON table)")
+    p.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                   help="notebooks, or folders of them (nbgrader's submitted/<student>/<assignment>/ recognised)")
+    p.add_argument("--out", help="the CSV to write (nbgrader's grades.csv columns + one per function; "
+                                 "default grades.csv when --json is not given)")
+    p.add_argument("--json", help="the JSON to write: points and reasons for every check")
+    p.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: cores)")
+    p.add_argument("--timeout", type=float, default=120, help="seconds per submission (default 120)")
+    p.add_argument("--cell-timeout", type=float, default=30, help="seconds per cell (default 30)")
+    p.add_argument("--memory", type=float, default=2048, help="memory limit of a kernel in MB (default 2048)")
+    p.add_argument("--assignment", help="the exercise (e.g. ex1_forward) for notebooks that do not say")
+    p.add_argument("--solutions", help="the solution notebooks (default: the repository's solutions/)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_grade)
     return parser
 
 

@@ -19,8 +19,10 @@ answer may not call. ``judge`` compares an answer with the expected one; the
 grader (``bpcourse.grading``) uses the same ``judge`` in its own process.
 """
 import copy
+import importlib
 import math
 import re
+import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable
@@ -146,16 +148,19 @@ class _quiet(warnings.catch_warnings):
 
 # ------------------------------------------------------------ comparing answers
 
-def _fmt(a):
+def _fmt(a, indent=0):
     if isinstance(a, np.ndarray):
-        return np.array2string(a, precision=4, suppress_small=True, threshold=12, edgeitems=2,
-                               max_line_width=88, floatmode="maxprec")
+        text = np.array2string(a, precision=4, suppress_small=True, threshold=12, edgeitems=2,
+                               max_line_width=88 - indent, floatmode="maxprec")
+        return text.replace("\n", "\n" + " " * indent)
     if isinstance(a, float):
         return f"{a:.6g}"
     return repr(a)
 
 
 def _type_name(x):
+    if isinstance(getattr(x, "what", None), str):       # a value the grader could not transport
+        return x.what
     if isinstance(x, np.ndarray):
         return f"an array of shape {x.shape}"
     return f"a {type(x).__name__}"
@@ -229,7 +234,7 @@ def _compare_arrays(expected, obtained, rtol, atol, what):
         if obtained.dtype.kind not in "iu":
             return f"{what} has dtype {obtained.dtype}; expected integers"
         if not np.array_equal(obtained, expected):
-            return f"{what}:\n  expected {_fmt(expected)}\n  obtained {_fmt(obtained)}"
+            return f"{what}:\n  expected {_fmt(expected, 11)}\n  obtained {_fmt(obtained, 11)}"
         return None
     if obtained.dtype.kind != "f":
         return f"{what} has dtype {obtained.dtype}; expected floating-point numbers ({expected.dtype})"
@@ -243,7 +248,7 @@ def _compare_arrays(expected, obtained, rtol, atol, what):
         diff = np.abs(obtained - expected)
         idx = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
         where = f" at index {[int(i) for i in idx]}" if idx else ""
-        return (f"{what} has the wrong values:\n  expected {_fmt(expected)}\n  obtained {_fmt(obtained)}\n"
+        return (f"{what} has the wrong values:\n  expected {_fmt(expected, 11)}\n  obtained {_fmt(obtained, 11)}\n"
                 f"  largest difference {float(diff[idx]):.3g}{where}")
     return None
 
@@ -331,17 +336,63 @@ def judge(check, before, after, expected, obtained=None, error=None):
     return Verdict(False, reason, mistake)
 
 
+def _resolve(dotted):
+    """The package object named ``bpcourse.module.name[.attr]``, or None."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for p in parts[i:]:
+            obj = getattr(obj, p, None)
+        return obj
+    return None
+
+
+class _WatchCalls:
+    """Notes which of the given package functions run while it is active (via sys.setprofile)."""
+
+    def __init__(self, dotted_names):
+        self.codes = {}
+        for d in dotted_names:
+            code = getattr(_resolve(d), "__code__", None)
+            if code is not None:
+                self.codes[code] = d
+        self.called = []
+
+    def _profile(self, frame, event, arg):
+        if event == "call" and frame.f_code in self.codes and self.codes[frame.f_code] not in self.called:
+            self.called.append(self.codes[frame.f_code])
+
+    def __enter__(self):
+        self._previous = sys.getprofile()
+        sys.setprofile(self._profile)
+        return self
+
+    def __exit__(self, *exc):
+        sys.setprofile(self._previous)
+
+
 def run_case(check, fn, case):
-    """Call ``fn`` on one case's inputs here, in this process; returns (Verdict, warnings seen)."""
+    """Call ``fn`` on one case's inputs here, in this process; returns (Verdict, warnings seen).
+
+    An answer that calls the package's own implementation of the function fails
+    (it would earn no credit at grading).
+    """
     data = check.inputs(case)
     expected = check.expected(data)
     before = copy.deepcopy(data)
-    with warnings.catch_warnings(record=True) as seen:
+    with warnings.catch_warnings(record=True) as seen, _WatchCalls(check.forbidden) as watch:
         warnings.simplefilter("always")
         try:
             obtained = fn(*check.bind(data))
         except Exception as e:
             return judge(check, before, data, expected, error=(type(e).__name__, str(e))), seen
+    if watch.called:
+        return Verdict(False, f"{check.name} calls the package's own {', '.join(watch.called)}. Write the "
+                              "computation yourself: an answer that hands back the package's implementation "
+                              "earns no credit at grading.", "package implementation"), seen
     return judge(check, before, data, expected, obtained), seen
 
 
@@ -354,13 +405,15 @@ def check(name, fn):
     if not callable(fn):
         print(f"{name}: {name} should be a function; it is {_type_name(fn)}.")
         raise SelfCheckFailed(f"{name} is not a function")
-    lines, first_failure, warned = [], None, set()
+    lines, failures, warned = [], [], set()
     for i, case in enumerate(chk.visible, 1):
         verdict, seen = run_case(chk, fn, case)
         warned.update(f"{w.category.__name__}: {w.message}" for w in seen)
         lines.append(f"  {'ok    ' if verdict.ok else 'FAILED'} {i}. {chk.describe(case)}")
-        if not verdict.ok and first_failure is None:
-            first_failure = (i, verdict)
+        if not verdict.ok:
+            failures.append((i, verdict))
+    # explain the failure that names a known mistake, if one does; else the first
+    first_failure = next((f for f in failures if f[1].mistake), failures[0] if failures else None)
     n = len(chk.visible)
     if first_failure is None:
         print(f"{name}: all {n} visible checks passed.")
@@ -509,4 +562,300 @@ register(Check(
               Mistake("divided by N", "delta2 is per example; the 1/N of the batch mean belongs to the "
                       "gradients dW2 and db2.", lambda y_hat, y: _output_delta(y_hat, y) / len(y))],
     forbidden=("bpcourse.network.backward", "bpcourse.network.gradients", "bpcourse.layers.sigmoid_backward"),
+))
+
+
+# ---------------------------------------------- ex3: hidden delta and gradients
+
+def _backprop_inputs(rng, N=4, n=3, m=5, k=2):
+    return {"x": _normal(rng, N, n), "h": activations.sigmoid(_normal(rng, N, m)),
+            "W2": _normal(rng, k, m, scale=1 / np.sqrt(m)), "delta1": _normal(rng, N, m, scale=0.1),
+            "delta2": _normal(rng, N, k, scale=0.1)}
+
+
+def _hidden_delta(delta2, W2, h):
+    # back through the dense layer (delta2 @ W2), then through the sigmoid (* h (1 - h))
+    dh, _, _ = layers.dense_backward(delta2, (h, W2))
+    return layers.sigmoid_backward(dh, h)
+
+
+def _weight_gradients(x, h, delta1, delta2):
+    N = x.shape[0]
+    _, dW2, db2 = layers.dense_backward(delta2 / N, (h, None), need_dx=False)
+    _, dW1, db1 = layers.dense_backward(delta1 / N, (x, None), need_dx=False)
+    return dW2, db2, dW1, db1
+
+
+def _weight_gradients_summed(x, h, delta1, delta2):
+    N = x.shape[0]
+    return tuple(g * N for g in _weight_gradients(x, h, delta1, delta2))
+
+
+def _weight_gradients_transposed(x, h, delta1, delta2):
+    dW2, db2, dW1, db1 = _weight_gradients(x, h, delta1, delta2)
+    return dW2.T, db2, dW1.T, db1
+
+
+def _numgrad_inputs(rng, shape=(3, 4)):
+    return {"x": _normal(rng, *shape), "c": _normal(rng, *shape), "eps": 1e-5}
+
+
+_SMOOTH_F = "lambda: float(np.sum(np.sin(x) * c) + 0.5 * np.sum(x * x))"
+
+
+def _one_sided(f, x, eps):
+    grad = np.zeros_like(x)
+    f0 = f()
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        grad[i] = (f() - f0) / eps
+        x[i] = old
+    return grad
+
+
+register(Check(
+    name="hidden_delta", exercise="ex3_backprop", args=("delta2", "W2", "h"),
+    make_inputs=lambda rng, **kw: {k: v for k, v in _backprop_inputs(rng, **kw).items() if k in ("delta2", "W2", "h")},
+    reference=_hidden_delta,
+    visible=[{"seed": 0, "N": 1, "m": 3, "k": 2, "note": "one example"}, {"seed": 1, "N": 4, "m": 5, "k": 2},
+             {"seed": 2, "N": 3, "m": 3, "k": 3, "note": "square W2"}],
+    mistakes=[Mistake("missing sigma'", "delta1 = (delta2 @ W2) * h * (1 - h): the error goes back through the "
+                      "hidden sigmoid too.", lambda delta2, W2, h: delta2 @ W2),
+              Mistake("transposed weights", "W2 has shape (k, m), so a row delta2 (k,) goes back as delta2 @ W2 "
+                      "(the sum over l of delta2_l W2_lj), not delta2 @ W2.T.",
+                      lambda delta2, W2, h: (delta2 @ W2.T) * h * (1 - h)),
+              Mistake("sign error", "delta1 = (delta2 @ W2) * h * (1 - h), with no minus sign.",
+                      lambda delta2, W2, h: -_hidden_delta(delta2, W2, h))],
+    forbidden=("bpcourse.network.backward", "bpcourse.network.gradients", "bpcourse.layers.sigmoid_backward",
+               "bpcourse.layers.dense_backward"),
+))
+
+register(Check(
+    name="weight_gradients", exercise="ex3_backprop", args=("x", "h", "delta1", "delta2"),
+    make_inputs=lambda rng, **kw: {k: v for k, v in _backprop_inputs(rng, **kw).items() if k != "W2"},
+    reference=_weight_gradients, output_names=("dW2", "db2", "dW1", "db1"),
+    visible=[{"seed": 0, "N": 1, "n": 2, "m": 3, "k": 2, "note": "one example"},
+             {"seed": 1, "N": 4, "n": 3, "m": 5, "k": 2},
+             {"seed": 2, "N": 3, "n": 3, "m": 3, "k": 3, "note": "square weights"}],
+    mistakes=[Mistake("sum instead of mean over the batch", "The loss is the batch mean, so each gradient "
+                      "is the sum over examples divided by N.", _weight_gradients_summed),
+              Mistake("transposed weights", "dW2 has the shape of W2, (k, m): delta2.T @ h, not h.T @ delta2.",
+                      _weight_gradients_transposed)],
+    forbidden=("bpcourse.network.backward", "bpcourse.network.gradients", "bpcourse.layers.dense_backward"),
+))
+
+register(Check(
+    name="numerical_gradient", exercise="ex3_backprop", args=("f", "x", "eps"),
+    make_inputs=_numgrad_inputs, callables={"f": _SMOOTH_F},
+    reference=lambda f, x, eps: gradcheck.numerical_gradient(f, x, h=eps),
+    visible=[{"seed": 0, "shape": [3]}, {"seed": 1, "shape": [2, 3]}],
+    rtol=1e-7, atol=1e-8,
+    mistakes=[Mistake("one-sided difference", "Use the centred difference (f(x + eps) - f(x - eps)) / (2 eps): "
+                      "its error is O(eps^2), the one-sided one's O(eps).", _one_sided),
+              Mistake("divided by eps instead of 2 eps", "The two points x + eps and x - eps are 2 eps apart.",
+                      lambda f, x, eps: 2 * gradcheck.numerical_gradient(f, x, h=eps))],
+    forbidden=("bpcourse.gradcheck.numerical_gradient",),
+))
+
+
+# ---------------------------------------------- ex4: gradient descent
+
+def _params_inputs(rng, n=3, m=4, k=2, lr=0.5):
+    params = network.init_params(n, m, k, seed=int(rng.integers(1000)))
+    params["b1"] = _normal(rng, m, scale=0.1)
+    grads = {name: _normal(rng, *p.shape, scale=0.1) for name, p in params.items()}
+    return {"params": params, "grads": grads, "lr": float(lr)}
+
+
+def _gd_step(params, grads, lr):
+    return {name: optim.gd_update(p.copy(), grads[name], lr) for name, p in params.items()}
+
+
+def _train_inputs(rng, N=8, n=2, m=3, k=1, lr=2.0, steps=5):
+    x = _normal(rng, N, n)
+    y = (x[:, :k] * x[:, -k:] > 0).astype(np.float64)      # an XOR-like target
+    return {"x": x, "y": y, "params": network.init_params(n, m, k, seed=int(rng.integers(1000))),
+            "lr": float(lr), "steps": int(steps)}
+
+
+def _grads_by_name(g):
+    return {"W1": g.dW1, "b1": g.db1, "W2": g.dW2, "b2": g.db2}
+
+
+def _train_gd(x, y, params, lr, steps, sign=1.0):
+    params = {name: p.copy() for name, p in params.items()}
+    history = []
+    for _ in range(steps):
+        L, g = network.gradients(x, y, **params)
+        history.append(L)
+        params = _gd_step(params, {k: sign * v for k, v in _grads_by_name(g).items()}, lr)
+    return params, history
+
+
+register(Check(
+    name="gd_step", exercise="ex4_gradient_descent", args=("params", "grads", "lr"),
+    make_inputs=_params_inputs, reference=_gd_step,
+    visible=[{"seed": 0}, {"seed": 1, "n": 2, "m": 3, "k": 1, "lr": 0.1}],
+    mistakes=[Mistake("sign error", "Gradient descent goes downhill: W <- W - lr dW.",
+                      lambda params, grads, lr: _gd_step(params, grads, -lr))],
+    forbidden=("bpcourse.optim.gd_update", "bpcourse.optim.SGD.step", "bpcourse.optim.momentum_update"),
+))
+
+register(Check(
+    name="train_gd", exercise="ex4_gradient_descent", args=("x", "y", "params", "lr", "steps"),
+    make_inputs=_train_inputs, reference=_train_gd, output_names=("params", "losses"),
+    visible=[{"seed": 0, "steps": 1, "note": "one step"}, {"seed": 1}, {"seed": 2, "N": 5, "k": 2, "steps": 3}],
+    mistakes=[Mistake("sign error", "Gradient descent goes downhill: W <- W - lr dW.",
+                      lambda x, y, params, lr, steps: _train_gd(x, y, params, lr, steps, sign=-1.0))],
+    forbidden=("bpcourse.training.train", "bpcourse.optim.SGD.step"),
+))
+
+
+# ---------------------------------------------- ex5: mini-batches and SGD
+
+def _epoch_inputs(rng, N=10, batch_size=3):
+    return {"N": int(N), "batch_size": int(batch_size), "seed": int(rng.integers(1000))}
+
+
+def _batch_indices(N, batch_size, seed):
+    return batching.batch_indices(N, batch_size, rng=seed)
+
+
+def _sgd_inputs(rng, N=10, n=2, m=3, k=1, lr=1.0, batch_size=4):
+    data = _train_inputs(rng, N, n, m, k, lr)
+    del data["steps"]
+    return {**data, "batch_size": int(batch_size), "seed": int(rng.integers(1000))}
+
+
+def _sgd_epoch(x, y, params, lr, batch_size, seed):
+    params = {name: p.copy() for name, p in params.items()}
+    history = []
+    for idx in batching.batch_indices(len(x), batch_size, rng=seed):
+        L, g = network.gradients(x[idx], y[idx], **params)
+        history.append(L)
+        params = _gd_step(params, _grads_by_name(g), lr)
+    return params, history
+
+
+register(Check(
+    name="iterations_per_epoch", exercise="ex5_sgd", args=("N", "batch_size"),
+    make_inputs=lambda rng, N=10, batch_size=3: {"N": int(N), "batch_size": int(batch_size)},
+    reference=batching.iterations_per_epoch,
+    visible=[{"seed": 0, "N": 10, "batch_size": 5}, {"seed": 0, "N": 10, "batch_size": 3},
+             {"seed": 0, "N": 7, "batch_size": 1, "note": "SGD"}, {"seed": 0, "N": 7, "batch_size": 7,
+                                                                   "note": "full batch"}],
+    mistakes=[Mistake("floor instead of ceil", "When B does not divide N the last, smaller batch is one more "
+                      "iteration: ceil(N / B).", lambda N, batch_size: N // batch_size)],
+    forbidden=("bpcourse.batching.iterations_per_epoch", "bpcourse.batching.batch_indices"),
+))
+
+register(Check(
+    name="batch_indices", exercise="ex5_sgd", args=("N", "batch_size", "seed"),
+    make_inputs=_epoch_inputs, reference=_batch_indices,
+    visible=[{"seed": 0, "N": 6, "batch_size": 2}, {"seed": 1, "N": 10, "batch_size": 3, "note": "a last, smaller batch"},
+             {"seed": 2, "N": 5, "batch_size": 5, "note": "full batch"}],
+    mistakes=[Mistake("dropped the last batch", "Keep the last, smaller batch: every example is used once "
+                      "per epoch.", lambda N, batch_size, seed: [b for b in _batch_indices(N, batch_size, seed)
+                                                                 if len(b) == batch_size]),
+              Mistake("no shuffling", "Shuffle first: order = np.random.default_rng(seed).permutation(N).",
+                      lambda N, batch_size, seed: batching.batch_indices(N, batch_size, shuffle=False))],
+    forbidden=("bpcourse.batching.batch_indices", "bpcourse.batching.minibatches"),
+))
+
+register(Check(
+    name="sgd_epoch", exercise="ex5_sgd", args=("x", "y", "params", "lr", "batch_size", "seed"),
+    make_inputs=_sgd_inputs, reference=_sgd_epoch, output_names=("params", "losses"),
+    visible=[{"seed": 0}, {"seed": 1, "N": 9, "batch_size": 1, "note": "SGD, one example per step"},
+             {"seed": 2, "N": 6, "batch_size": 6, "note": "full batch"}],
+    mistakes=[Mistake("no shuffling", "Visit the batches in the order batch_indices(N, batch_size, seed) gives.",
+                      lambda x, y, params, lr, batch_size, seed: _sgd_epoch(
+                          x[np.argsort(np.concatenate(_batch_indices(len(x), batch_size, seed)))],
+                          y[np.argsort(np.concatenate(_batch_indices(len(x), batch_size, seed)))],
+                          params, lr, batch_size, seed))],
+    forbidden=("bpcourse.training.train", "bpcourse.batching.minibatches", "bpcourse.optim.SGD.step"),
+))
+
+
+# ---------------------------------------------- ex6: batch normalization
+
+def _bn_inputs(rng, N=6, D=3):
+    return {"x": 2.0 + 3.0 * _normal(rng, N, D), "gamma": 1.0 + 0.5 * _normal(rng, D),
+            "beta": _normal(rng, D), "eps": 1e-5}
+
+
+def _bn_backward_inputs(rng, N=6, D=3):
+    data = _bn_inputs(rng, N, D)
+    del data["beta"]
+    return {"dy": _normal(rng, N, D), **data}
+
+
+def _bn_eval_inputs(rng, N=4, D=3):
+    data = _bn_inputs(rng, N, D)
+    return {**data, "running_mean": _normal(rng, D), "running_var": 0.5 + rng.random(D)}
+
+
+def _bn_forward(x, gamma, beta, eps):
+    return layers.batchnorm_forward(x, gamma, beta, eps)[0]
+
+
+def _bn_forward_axis1(x, gamma, beta, eps):
+    mu = x.mean(axis=1, keepdims=True)
+    var = x.var(axis=1, keepdims=True)
+    return gamma * (x - mu) / np.sqrt(var + eps) + beta
+
+
+def _bn_backward(dy, x, gamma, eps):
+    _, cache = layers.batchnorm_forward(x, gamma, np.zeros_like(gamma), eps)
+    return layers.batchnorm_backward(dy, cache)
+
+
+def _bn_backward_no_stats(dy, x, gamma, eps):
+    dx, dgamma, dbeta = _bn_backward(dy, x, gamma, eps)
+    return dy * gamma / np.sqrt(x.var(axis=0) + eps), dgamma, dbeta
+
+
+register(Check(
+    name="batchnorm_forward", exercise="ex6_batchnorm", args=("x", "gamma", "beta", "eps"),
+    make_inputs=_bn_inputs, reference=_bn_forward,
+    visible=[{"seed": 0, "N": 6, "D": 3}, {"seed": 1, "N": 4, "D": 4, "note": "square batch"},
+             {"seed": 2, "N": 2, "D": 5}],
+    mistakes=[Mistake("wrong axis in batch-norm statistics", "Normalize each feature (column) over the batch: "
+                      "mean and variance with axis=0, not per example (axis=1).", _bn_forward_axis1),
+              Mistake("unbiased variance", "Batch norm divides by N, not N - 1: x.var(axis=0), no ddof=1.",
+                      lambda x, gamma, beta, eps: gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0, ddof=1) + eps) + beta),
+              Mistake("eps outside the square root", "x_hat = (x - mu) / sqrt(var + eps).",
+                      lambda x, gamma, beta, eps: gamma * (x - x.mean(axis=0)) / (x.std(axis=0) + eps) + beta)],
+    forbidden=("bpcourse.layers.batchnorm_forward", "bpcourse.layers.batchnorm_eval_forward",
+               "bpcourse.layers.BatchNorm.forward"),
+))
+
+register(Check(
+    name="batchnorm_backward", exercise="ex6_batchnorm", args=("dy", "x", "gamma", "eps"),
+    make_inputs=_bn_backward_inputs, reference=_bn_backward, output_names=("dx", "dgamma", "dbeta"),
+    visible=[{"seed": 0, "N": 6, "D": 3}, {"seed": 1, "N": 4, "D": 4, "note": "square batch"},
+             {"seed": 2, "N": 2, "D": 5}],
+    mistakes=[Mistake("missing the paths through the batch statistics", "Every x_n also moves the batch mean "
+                      "and variance: dx = inv_std / N * (N dx_hat - sum dx_hat - x_hat * sum(dx_hat * x_hat)).",
+                      _bn_backward_no_stats),
+              Mistake("wrong axis in batch-norm statistics", "dgamma and dbeta sum over the batch (axis=0): one "
+                      "value per feature.", lambda dy, x, gamma, eps: (
+                          _bn_backward(dy, x, gamma, eps)[0],
+                          (dy * _bn_forward(x, np.ones_like(gamma), np.zeros_like(gamma), eps)).sum(axis=1),
+                          dy.sum(axis=1)))],
+    forbidden=("bpcourse.layers.batchnorm_backward", "bpcourse.layers.batchnorm_backward_graph",
+               "bpcourse.layers.BatchNorm.backward"),
+))
+
+register(Check(
+    name="batchnorm_inference", exercise="ex6_batchnorm",
+    args=("x", "gamma", "beta", "running_mean", "running_var", "eps"),
+    make_inputs=_bn_eval_inputs,
+    reference=lambda x, gamma, beta, running_mean, running_var, eps: layers.batchnorm_eval_forward(
+        x, gamma, beta, running_mean, running_var, eps)[0],
+    visible=[{"seed": 0, "N": 4, "D": 3}, {"seed": 1, "N": 1, "D": 2, "note": "one example"}],
+    mistakes=[Mistake("batch statistics at inference", "At inference use the running averages, not the "
+                      "batch's own mean and variance.",
+                      lambda x, gamma, beta, running_mean, running_var, eps: _bn_forward(x, gamma, beta, eps))],
+    forbidden=("bpcourse.layers.batchnorm_eval_forward", "bpcourse.layers.BatchNorm.forward"),
 ))

@@ -4,8 +4,10 @@ Used by tests/test_browser.py. Two pieces:
 
 - ``JupyterLabServer``: ``python -m jupyterlab`` (the current interpreter) on
   127.0.0.1, a free port and a random token, with its settings, workspaces,
-  runtime, config and IPython folders in a temporary directory; news and update
-  checks off; no browser opened. ``stop()`` terminates it, then kills it.
+  runtime, config, data and IPython folders in a temporary directory; news,
+  update checks and autosave off; no browser opened. Only the notebook a test
+  opens starts a kernel (its workspace is reset on opening, so nothing else is
+  restored). ``stop()`` terminates it, then kills it.
 - ``LabNotebook``: a notebook opened in a Playwright page, with the few actions a
   test needs: wait for the kernel to be idle, Run > Run All Cells from the menu,
   wait for every cell to finish, read prompts, error outputs, widgets.
@@ -277,7 +279,7 @@ class LabNotebook:
 
     def wait_kernel_idle(self, timeout_s=90):
         self.wait_until(self.kernel_idle, "the kernel status 'Idle' in the status bar", timeout_s,
-                         lambda: f"Kernel status: {self.kernel_status()!r}.")
+                        lambda: f"Kernel status: {self.kernel_status()!r}.")
 
     def menu(self, menu_label, command):
         """Open ``menu_label`` in the menu bar and click the item running ``command``."""
@@ -292,7 +294,7 @@ class LabNotebook:
         """Edit > Clear Outputs of All Cells: stored outputs must not pass for new ones."""
         self.menu("Edit", "editmenu:clear-all")
         self.wait_until(lambda: not any(_executed(c["prompt"]) for c in self.code_cells()),
-                         "every prompt cleared to '[ ]:'", 30, lambda: f"Prompts: {self.prompts()}")
+                        "every prompt cleared to '[ ]:'", 30, lambda: f"Prompts: {self.prompts()}")
 
     def run_all_cells(self):
         """Run > Run All Cells, as a learner would."""
@@ -340,10 +342,6 @@ class LabNotebook:
         texts = self.page.evaluate(_STDERR_JS)
         return [t for t in texts if not any(t.strip().startswith(h) for h in HARMLESS_STDERR)]
 
-    def outputs_text(self):
-        """The text of every output of the notebook, one string per output."""
-        return self.page.locator(f"{_PANEL} .jp-OutputArea-output").all_text_contents()
-
     # -- widgets -----------------------------------------------------------
 
     def slider_handles(self):
@@ -353,7 +351,7 @@ class LabNotebook:
 
     def wait_for_slider(self, timeout_s=30):
         self.wait_until(lambda: self.slider_handles().count() > 0,
-                         "an ipywidgets slider (.widget-slider with a noUi-handle)", timeout_s)
+                        "an ipywidgets slider (.widget-slider with a noUi-handle)", timeout_s)
 
     def widget_view(self, handle):
         """The figures and text of the cell holding slider ``handle``, sliders left out."""

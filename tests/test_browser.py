@@ -6,10 +6,12 @@ checks off), serving a temporary copy of notebooks/ and solutions/ so that the
 repository's files are never touched. Headless Chromium (the system's
 /usr/bin/chromium, driven by Playwright's Python package) opens a notebook,
 waits for the kernel, clears the stored outputs, runs Run > Run All Cells and
-checks what a learner would see: every code cell executed, no error output,
-the lesson's slider moves the figure, the training progress bar reaches 100%,
-the exercise's self-checks pass. A screenshot of each notebook is saved in
-the test's tmp_path.
+checks what a learner would see: every code cell executed, in order, no error
+output, every progress bar full; lesson 1's slider moves its figure; the first
+exercise's self-checks show passing verdicts. Lesson 1 and exercise 1 do not
+train, so bpcourse.train's tqdm bar is checked (it must reach 100%) in a small
+notebook of the test's own, as is the harness itself (a raising cell must be
+reported). Screenshots are saved in each test's tmp_path.
 
 Without /usr/bin/chromium or the playwright package the tests skip, saying how
 to enable them; with the environment variable CI set they fail instead, so CI
@@ -23,7 +25,7 @@ import pytest
 from jupyterlab_driver import (HOW_TO_ENABLE, JupyterLabServer, LabNotebook, copy_course_folders,
                                launch_chromium, missing_requirement)
 
-REPO = Path(os.environ.get("DEVREPO") or Path(__file__).resolve().parents[1])   # the folder holding pyproject.toml
+REPO = Path(__file__).resolve().parents[1]   # the folder holding pyproject.toml
 LESSON_1 = "notebooks/01_forward_pass.ipynb"
 SOLUTION_PATTERN = "solutions/ex1_*.ipynb"
 
@@ -41,7 +43,8 @@ def require_browser():
 def solution_notebook():
     """The first exercise's solution notebook, relative to the repository."""
     found = sorted(REPO.glob(SOLUTION_PATTERN))
-    assert found, f"no notebook matches {SOLUTION_PATTERN} in {REPO}"
+    if not found:
+        pytest.fail(f"no notebook matches {SOLUTION_PATTERN} in {REPO}")
     return found[0].relative_to(REPO).as_posix()
 
 
@@ -79,7 +82,8 @@ def open_notebook(lab, chromium, tmp_path):
     pages = []
 
     def _open(relpath):
-        assert (lab.root_dir / relpath).is_file(), f"{relpath} not found in {REPO}"
+        if not (lab.root_dir / relpath).is_file():
+            pytest.fail(f"{relpath} not found in {REPO}")
         page = chromium.new_page()
         pages.append(page)
         notebook = LabNotebook(page, relpath)
@@ -102,9 +106,20 @@ def code_cells_of(path):
     return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
 
 
+def write_notebook(path, sources):
+    """Write a notebook of code cells ``sources`` (python3 kernel) at ``path``."""
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
 def run_all_cells(notebook, path, timeout_s=90):
     """Clear stored outputs, Run > Run All Cells, and check that every code cell
-    of the file at ``path`` ran once, in order, with no error output."""
+    of the file at ``path`` ran once, in order, with no error output, and that
+    every progress bar shown is full."""
     notebook.clear_outputs()
     notebook.run_all_cells()
     prompts = [c["prompt"] for c in notebook.wait_all_executed(timeout_s)]
@@ -112,6 +127,8 @@ def run_all_cells(notebook, path, timeout_s=90):
     assert not errors, f"{notebook.name}: error output after Run All:\n" + "\n---\n".join(errors)
     expected = [f"[{i}]:" for i in range(1, len(code_cells_of(path)) + 1)]
     assert prompts == expected, f"{notebook.name}: execution counts {prompts}, expected {expected}"
+    stuck = [bar for bar in notebook.progress_bars() if bar["width"] != "100%"]
+    assert not stuck, f"{notebook.name}: progress bars that did not reach 100%: {stuck}"
 
 
 def test_lesson_1_runs_and_its_slider_moves_the_figure(lab, open_notebook, tmp_path):
@@ -131,47 +148,58 @@ def test_lesson_1_runs_and_its_slider_moves_the_figure(lab, open_notebook, tmp_p
     print(f"\nscreenshot of {LESSON_1} (slider moved): {shot}")
 
 
-def test_exercise_solution_runs_with_self_checks_and_progress_bar(lab, open_notebook, tmp_path):
+def test_exercise_solution_runs_and_shows_its_self_checks(lab, open_notebook, tmp_path):
     relpath = solution_notebook()
     notebook = open_notebook(relpath)
     run_all_cells(notebook, lab.root_dir / relpath)
 
-    # Self-checks: every check cell (metadata bpcourse.role == "check") shows its
-    # verdict. A failing check raises, which run_all_cells reports as an error.
+    # Every check cell (metadata bpcourse.role == "check") shows its verdict; a
+    # failing check raises, which run_all_cells reports as an error output.
     cells = code_cells_of(lab.root_dir / relpath)
-    checks = [i for i, c in enumerate(cells) if c.metadata.get("bpcourse", {}).get("role") == "check"]
+    checks = {i: c.metadata["bpcourse"].get("function", "") for i, c in enumerate(cells)
+              if c.metadata.get("bpcourse", {}).get("role") == "check"}
     assert checks, f"{relpath}: no check cell (metadata bpcourse.role == 'check')"
-    for i in checks:
+    for i, function in checks.items():
         verdict = notebook.stdout_of_code_cell(i)
-        assert verdict.strip(), f"{relpath}: the self-check in code cell {i} shows no verdict"
-    print(f"\nfirst self-check verdict of {relpath}:\n{notebook.stdout_of_code_cell(checks[0])}")
-    shot = notebook.screenshot(tmp_path / "exercise_self_check.png",
-                               scroll_to=notebook.code_cell(checks[0]))
+        assert f"{function}:" in verdict and "passed" in verdict, (
+            f"{relpath}: the self-check of {function!r} (code cell {i}) shows no passing verdict: "
+            f"{verdict!r}")
+    first = min(checks)
+    print(f"\nself-check verdict in {relpath}:\n{notebook.stdout_of_code_cell(first)}")
+    shot = notebook.screenshot(tmp_path / "exercise_self_check.png", scroll_to=notebook.code_cell(first))
     print(f"screenshot of {relpath} (first self-check): {shot}")
+    shot = notebook.screenshot(tmp_path / "exercise_last_cell.png",
+                               scroll_to=notebook.code_cell(len(cells) - 1))
+    print(f"screenshot of {relpath} (last cell): {shot}")
 
-    # The last cell trains with a tqdm progress bar: it must reach 100 %.
+
+def test_training_progress_bar_reaches_100_percent(lab, open_notebook, tmp_path):
+    """bpcourse.train(..., progress=True) shows tqdm's widget bar in JupyterLab,
+    and it ends full, at 100 %."""
+    relpath = "harness_check/training.ipynb"
+    write_notebook(lab.root_dir / relpath, [
+        "import numpy as np\nimport bpcourse",
+        "x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)\n"
+        "y = np.array([[0], [1], [1], [0]], dtype=float)\n"
+        "model = bpcourse.mlp([2, 4, 1], seed=0)\n"
+        "hist = bpcourse.train(model, x, y, epochs=300, lr=2.0, progress=True)\n"
+        "print(f'loss after {hist.iterations} updates: {hist.epoch_loss[-1]:.4f}')",
+    ])
+    notebook = open_notebook(relpath)
+    run_all_cells(notebook, lab.root_dir / relpath)
     bars = notebook.progress_bars()
-    assert bars, f"{relpath}: no tqdm progress bar widget (.widget-hprogress) after Run All"
-    last = bars[-1]
-    assert "100%" in last["text"] and last["width"] == "100%", (
-        f"{relpath}: the training progress bar did not reach 100%: {last}")
-    shot = notebook.screenshot(tmp_path / "exercise_training.png",
-                               scroll_to=notebook.progress_bar_locator().last, block="center")
-    print(f"screenshot of {relpath} (training, bar at 100%): {shot}")
+    assert len(bars) == 1, f"{relpath}: expected one tqdm progress bar widget, found {bars}"
+    assert "100%" in bars[0]["text"] and "300/300" in bars[0]["text"] and bars[0]["width"] == "100%", (
+        f"{relpath}: the training progress bar did not reach 100%: {bars[0]}")
+    shot = notebook.screenshot(tmp_path / "training.png", scroll_to=notebook.code_cell(1))
+    print(f"\nscreenshot of the training cell: {shot}")
 
 
 def test_the_browser_test_sees_a_failing_cell(lab, open_notebook):
     """The checks above can fail: a cell that raises is reported, by name, with
     its traceback, and Run All leaves the cells after it unexecuted."""
-    import nbformat
     relpath = "harness_check/raises.ipynb"
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell("print('before')"),
-                nbformat.v4.new_code_cell("1 / 0"),
-                nbformat.v4.new_code_cell("after = 1")]
-    (lab.root_dir / relpath).parent.mkdir(exist_ok=True)
-    nbformat.write(nb, lab.root_dir / relpath)
+    write_notebook(lab.root_dir / relpath, ["print('before')", "1 / 0", "after = 1"])
 
     notebook = open_notebook(relpath)
     notebook.run_all_cells()

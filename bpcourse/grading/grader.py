@@ -1,0 +1,623 @@
+"""Grade a class: every submission gets one row, whatever is in it.
+
+For each submitted notebook the grader (this process):
+
+1. reads it as data (never executes it here): not JSON, not a notebook, or an
+   exercise it cannot identify each become a row with the reason;
+2. finds the exercise's graded functions and hidden cases in solutions/
+   (never in the submission) and writes each case's inputs to a .npz;
+3. starts a worker process (``bpcourse.grading.worker``) that runs the
+   submission's cells in a fresh kernel, in a temporary copy of its folder,
+   with time, memory and output limits, then one harness cell per graded
+   function (``kernel_side``) that calls the learner's function on the inputs;
+4. compares what came back with the package's reference answers, here, with
+   ``bpcourse.selfcheck.judge``; an answer that is, or calls, the package's own
+   implementation gets no credit, found both by reading the code
+   (``static.package_uses``) and by a guard while it runs.
+
+Output: a CSV with nbgrader's grades.csv columns plus one column per graded
+function, and a JSON with the points and the reason for every check.
+"""
+import csv
+import hashlib
+import inspect
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .. import selfcheck
+from ..authoring import exercises as authoring
+from . import kernel_side, static, transport
+
+NBGRADER_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
+                    "email", "raw_score", "late_submission_penalty", "score", "max_score"]
+MAX_NOTEBOOK_BYTES = 20_000_000
+
+
+@dataclass
+class Exercise:
+    """An exercise as solutions/ defines it: its graded functions, their points and hidden cases."""
+    name: str
+    path: Path
+    functions: list
+
+    @property
+    def max_score(self):
+        return sum(f.points for f in self.functions)
+
+    @property
+    def grade_ids(self):
+        return {f.answer_grade_id for f in self.functions} | {f.check_grade_id for f in self.functions}
+
+
+def load_exercises(solutions=authoring.SOLUTIONS):
+    """{name: Exercise} for every solutions/ex*.ipynb."""
+    found = {}
+    for path in sorted(Path(solutions).glob("ex*.ipynb")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nb = nbformat.read(path, as_version=4)
+        found[path.stem] = Exercise(path.stem, path, authoring.graded_functions(nb, str(path)))
+    if not found:
+        raise FileNotFoundError(f"no solution notebooks (ex*.ipynb) in {solutions}: the grader needs them")
+    return found
+
+
+@dataclass
+class Submission:
+    """One file to grade, and who and what it is."""
+    path: Path
+    student_id: str
+    assignment: str = ""          # nbgrader's assignment name, when the layout gives one
+    timestamp: str = ""
+    folder: Path = None           # copied for the run (nbgrader layout); else only the file
+
+
+def find_submissions(paths, exercises):
+    """The submissions named by ``paths`` (files, or folders searched for *.ipynb), in order.
+
+    nbgrader's layout ``.../<student>/<assignment>/<notebook>.ipynb`` is recognised when the
+    folder above the notebook is named like an exercise (or sits in ``submitted/``); otherwise
+    the file's name (without .ipynb) is the student id.
+    """
+    files = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files.extend(sorted(q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts))
+        elif p.exists():
+            files.append(p)
+        else:
+            raise FileNotFoundError(f"no such submission file or folder: {p}")
+    subs = []
+    for f in files:
+        parent = f.parent
+        nbgrader = parent.name in exercises or (len(f.parts) >= 4 and f.parts[-4] == "submitted")
+        if nbgrader and parent.parent.name:
+            stamp = parent / "timestamp.txt"
+            ts = stamp.read_text(encoding="utf-8", errors="replace").strip()[:100] if stamp.is_file() else ""
+            subs.append(Submission(f, parent.parent.name, parent.name, ts, parent))
+        else:
+            subs.append(Submission(f, f.stem))
+    return subs
+
+
+@dataclass
+class Options:
+    timeout: float = 120.0        # seconds per submission
+    cell_timeout: float = 30.0    # seconds per cell
+    case_timeout: float = 10.0    # seconds per call of a graded function
+    memory: int = 2 * 1024 ** 3   # bytes of address space for the kernel
+    output_cap: int = 1_000_000   # characters of output kept count of; the rest is dropped
+    assignment: str = None        # the exercise, for files that do not say
+
+
+@dataclass
+class Row:
+    """One submission's result."""
+    student_id: str
+    file: str
+    assignment: str = ""
+    exercise: str = ""
+    timestamp: str = ""
+    score: float = 0.0
+    max_score: float = 0.0
+    graded: bool = False
+    grader_error: bool = False    # the grader itself failed (a bug to report), not the submission
+    notes: list = field(default_factory=list)
+    functions: dict = field(default_factory=dict)
+
+    def as_json(self):
+        return {"student_id": self.student_id, "file": self.file, "assignment": self.assignment,
+                "exercise": self.exercise, "timestamp": self.timestamp, "score": self.score,
+                "max_score": self.max_score, "graded": self.graded, "notes": self.notes,
+                "functions": self.functions}
+
+
+# -------------------------------------------------------------- one submission
+
+def _read_notebook(path):
+    """(notebook, None) or (None, reason)."""
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        return None, f"cannot read the file: {e}"
+    if size > MAX_NOTEBOOK_BYTES:
+        return None, f"the file is {size / 1e6:.1f} MB, more than a notebook should be (limit {MAX_NOTEBOOK_BYTES / 1e6:.0f} MB)"
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "not a notebook: the file is not UTF-8 text"
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        return None, f"not a notebook: the file is not valid JSON ({e.msg} at line {e.lineno})"
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        return None, "not a notebook: valid JSON, but without a list of cells"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(text, as_version=4)
+    except Exception as e:
+        return None, f"not a notebook: nbformat cannot read it ({type(e).__name__}: {str(e)[:200]})"
+    for cell in nb.cells:
+        if not isinstance(cell.get("source", ""), str) or "cell_type" not in cell:
+            return None, "not a notebook: a cell has no type or no source"
+    return nb, None
+
+
+def _which_exercise(sub, nb, exercises, opts):
+    """The name of the exercise this notebook answers, or None."""
+    for candidate in (opts.assignment, sub.assignment, sub.path.stem):
+        if candidate in exercises:
+            return candidate
+    meta = nb.metadata.get("bpcourse", {})
+    if isinstance(meta, dict) and meta.get("exercise") in exercises:
+        return meta["exercise"]
+    ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells
+           if isinstance(c.metadata.get("nbgrader"), dict)}
+    best = max(exercises.values(), key=lambda e: len(e.grade_ids & ids))
+    return best.name if best.grade_ids & ids else None
+
+
+def _learner_cells(nb):
+    """The code cells that run at grading: all but check cells and demo cells."""
+    kept = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata
+        nbg = meta.get("nbgrader", {}) if isinstance(meta.get("nbgrader"), dict) else {}
+        role = meta.get("bpcourse", {}).get("role") if isinstance(meta.get("bpcourse"), dict) else None
+        if (nbg.get("grade") and not nbg.get("solution")) or role in ("check", "demo"):
+            continue
+        kept.append((i, cell.source))
+    return kept
+
+
+def _harness_source():
+    return inspect.getsource(transport) + "\n\n" + inspect.getsource(kernel_side)
+
+
+HARNESS_CELL = """__bpcourse_ns = {{"__name__": "__bpcourse_grader__"}}
+exec(compile(open({harness!r}).read(), "<bpcourse grader>", "exec"), __bpcourse_ns)
+__bpcourse_ns["run"](globals(), {spec!r})
+del __bpcourse_ns"""
+
+
+def _kill_group(pid):
+    """End the process ``pid`` and its group (a worker or a kernel started in a session of its own)."""
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(pid, signal.SIGKILL)
+        else:                          # Windows: no process groups; end the process itself
+            os.kill(pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+
+
+class _Worker:
+    """A long-lived worker process (``worker --serve``) that runs one job at a time.
+
+    Each grading thread has its own. When a job overstays its time, the worker and the
+    job's kernel are killed and the next job starts a new worker.
+    """
+    GRACE = 20                         # seconds beyond the job's budget before the worker is killed
+
+    def __init__(self, log_path):
+        self.log_path = log_path
+        self.proc = None
+
+    def _start(self):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "bpcourse.grading.worker", "--serve"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
+                                     start_new_session=True)
+
+    def run(self, job, job_path):
+        """Run one job; returns (status dict, None) or (None, reason)."""
+        with open(job_path, "w") as f:
+            json.dump(job, f)
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        answered = False
+        try:
+            self.proc.stdin.write(f"{job_path}\n".encode())
+            self.proc.stdin.flush()
+            ready, _, _ = select.select([self.proc.stdout], [], [], job["budget"] + self.GRACE)
+            answered = bool(ready) and self.proc.stdout.readline().strip() == b"done"
+        except OSError:
+            pass
+        if not answered:               # hung or dead: end it, a new one takes the next job
+            self.close(kill=True)
+        _end_kernel(job)
+        return _read_status(job, self.log_path)
+
+    def close(self, kill=False):
+        if self.proc is None:
+            return
+        if kill:
+            _kill_group(self.proc.pid)
+        else:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                _kill_group(self.proc.pid)
+        self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+        self.proc = None
+        self.log.close()
+
+
+def _end_kernel(job):
+    """The kernel is a session of its own: make sure it is gone."""
+    try:
+        _kill_group(int(Path(job["pid_path"]).read_text()))
+    except (OSError, ValueError):
+        pass
+
+
+def _read_status(job, log_path):
+    try:
+        with open(job["status_path"]) as f:
+            return json.load(f), None
+    except (OSError, json.JSONDecodeError):
+        tail = Path(log_path).read_text(errors="replace")[-500:] if Path(log_path).exists() else ""
+        return None, f"the grader's worker stopped without a report (the submission's time limit?) {tail.strip()}"
+
+
+def _run_worker(job, job_path):
+    """Run one job in a worker process of its own (where ``select`` cannot wait on a pipe: Windows)."""
+    with open(job_path, "w") as f:
+        json.dump(job, f)
+    log_path = Path(job_path).with_suffix(".log")
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "bpcourse.grading.worker", str(job_path)],
+                                stdout=subprocess.DEVNULL, stderr=log, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+        try:
+            proc.wait(timeout=job["budget"] + _Worker.GRACE)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc.pid)
+            proc.wait()
+    _end_kernel(job)
+    return _read_status(job, log_path)
+
+
+def _cell_problem(st):
+    """A cell's status in words, or '' when it ran fine."""
+    s = st.get("status")
+    if s == "error":
+        return f"raised {st.get('ename')}: {st.get('evalue', '')[:300]}"
+    if s == "timeout" and st.get("budget_exhausted"):
+        return "was stopped when the submission's time limit ran out"
+    if s == "timeout":
+        return f"did not finish within the per-cell limit of {st.get('seconds')} s (an infinite loop?)"
+    if s == "died":
+        return "killed the kernel (it exited or died: sys.exit/os._exit, a crash, or memory exhausted)"
+    if s == "not_run":
+        return "was not run: the submission used up its time limit"
+    return ""
+
+
+def grade_submission(sub, exercises, opts, workdir, worker=None):
+    """Grade one submission; always returns a Row."""
+    row = Row(student_id=sub.student_id, file=str(sub.path), assignment=sub.assignment, timestamp=sub.timestamp)
+    nb, problem = _read_notebook(sub.path)
+    name = None
+    if nb is not None:
+        name = _which_exercise(sub, nb, exercises, opts)
+    else:
+        name = next((c for c in (opts.assignment, sub.assignment, sub.path.stem) if c in exercises), None)
+    if name is None and len(exercises) == 1:
+        name = next(iter(exercises))
+    ex = exercises.get(name)
+    if ex is not None:
+        row.exercise = name
+        row.assignment = row.assignment or name
+        row.max_score = ex.max_score
+        row.functions = {f.name: {"points": 0.0, "max_points": f.points, "reason": "", "checks": []}
+                         for f in ex.functions}
+    if problem:
+        return _fail_all(row, problem)
+    if ex is None:
+        return _fail_all(row, "could not tell which exercise this notebook answers (give --assignment)")
+
+    learner = _learner_cells(nb)
+    sources = [src for _, src in learner]
+    trees, definitions, syntax_errors = static.analyse(sources)
+    work = Path(workdir) / "work"
+    io = Path(workdir) / "io"
+    io.mkdir(parents=True)
+    if sub.folder is not None:
+        shutil.copytree(sub.folder, work, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    else:
+        work.mkdir()
+        shutil.copy2(sub.path, work / sub.path.name)
+    harness_path = io / "harness.py"
+    harness_path.write_text(_harness_source(), encoding="utf-8")
+
+    cells = [{"kind": "learner", "source": src} for src in sources]
+    plans = {}
+    for f in ex.functions:
+        chk = selfcheck.get_check(f.name)
+        cases = [(False, c) for c in chk.visible] + [(True, c) for c in f.hidden]
+        data = [chk.inputs(c) for _, c in cases]
+        arrays = {}
+        transport.save(str(io / f"in_{f.name}"), {"cases": [transport.encode(d, arrays) for d in data]}, arrays)
+        spec = {"function": f.name, "args": list(chk.args), "callables": chk.callables,
+                "forbidden": list(chk.forbidden), "case_timeout": min(opts.case_timeout, opts.cell_timeout),
+                "inputs_stem": str(io / f"in_{f.name}"), "out_stem": str(io / f"out_{f.name}")}
+        spec_path = io / f"spec_{f.name}.json"
+        spec_path.write_text(json.dumps(spec), encoding="utf-8")
+        plans[f.name] = (chk, cases, data, len(cells))
+        cells.append({"kind": "harness", "source": HARNESS_CELL.format(harness=str(harness_path), spec=str(spec_path)),
+                      # the harness bounds every call itself; this limit is a backstop
+                      "timeout": spec["case_timeout"] * len(cases) + opts.cell_timeout})
+    job = {"cells": cells, "cwd": str(work), "budget": opts.timeout, "cell_timeout": opts.cell_timeout,
+           "memory": opts.memory, "output_cap": opts.output_cap,
+           "status_path": str(io / "status.json"), "pid_path": str(io / "kernel.pid")}
+    sealed = _fingerprints(io)
+    status, failure = worker.run(job, io / "job.json") if worker else _run_worker(job, io / "job.json")
+    if status is None:
+        return _fail_all(row, failure)
+    changed = [name for name, digest in sealed.items() if _fingerprint(io / name) != digest]
+    if changed:
+        return _fail_all(row, f"no credit: the notebook changed the grader's own files ({', '.join(changed)})")
+    if status.get("startup_error"):
+        return _fail_all(row, f"the kernel did not start: {status['startup_error']}")
+    row.graded = True
+    if status.get("output_chars", 0) > opts.output_cap:
+        row.notes.append(f"the notebook printed {status['output_chars']:,} characters; output beyond "
+                         f"{opts.output_cap:,} was ignored")
+    cell_status = status["cells"]
+    for i, st in enumerate(cell_status[:len(learner)]):
+        if st.get("status") in ("timeout", "died"):
+            row.notes.append(f"cell {learner[i][0]} {_cell_problem(st)}; it was left out")
+    for f in ex.functions:
+        chk, cases, data, harness_index = plans[f.name]
+        entry = row.functions[f.name]
+        reason, checks = _judge_function(f, chk, cases, data, io, cell_status, harness_index,
+                                         learner, trees, definitions, syntax_errors, opts)
+        entry["checks"] = checks
+        if reason:
+            entry["reason"] = reason
+        else:
+            entry["points"] = f.points
+            entry["reason"] = f"all {len(cases)} checks passed"
+    row.score = sum(e["points"] for e in row.functions.values())
+    return row
+
+
+def _fingerprint(path):
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _fingerprints(folder):
+    """{file name: sha256} of the grader's files (harness, specs, inputs) before the run."""
+    return {p.name: _fingerprint(p) for p in sorted(Path(folder).iterdir()) if p.is_file()}
+
+
+def _fail_all(row, reason):
+    row.notes.append(reason)
+    for entry in row.functions.values():
+        entry["reason"] = reason
+    return row
+
+
+def _judge_function(f, chk, cases, data, io, cell_status, harness_index, learner, trees, definitions,
+                    syntax_errors, opts):
+    """(reason or None, per-check list) for one graded function."""
+    name = f.name
+    where = definitions.get(name)
+    cell_no = learner[where[0]][0] if where else None
+    uses = static.package_uses(name, chk.forbidden, trees, definitions)
+    if uses:
+        return (f"no credit: {name} uses the package's own {', '.join(uses)} instead of computing the "
+                "answer itself"), []
+    out_stem = io / f"out_{name}"
+    try:
+        result, arrays = transport.load(str(out_stem))
+    except FileNotFoundError:
+        st = cell_status[harness_index]
+        problem = _cell_problem(st)
+        if st.get("status") == "ok":
+            problem = ("the grader's call did not run: the notebook changes how later cells run "
+                       "(e.g. an IPython input transformer or a patched builtin)")
+        elif st.get("status") == "died":
+            problem = f"the kernel died while the grader called {name} (sys.exit/os._exit, a crash, or memory exhausted)"
+        elif st.get("status") == "error":
+            problem = f"the grader's call of {name} failed: {problem}"
+        elif st.get("status") == "timeout":
+            problem = f"the grader's call of {name} {problem}"
+        else:
+            problem = f"{name} was not checked: the submission used up its time limit of {opts.timeout:g} s"
+        return problem, []
+    except (ValueError, OSError, KeyError) as e:
+        return f"the results of {name} could not be read ({type(e).__name__}: {e})", []
+
+    status = result.get("status")
+    if status == "missing":
+        if where is None:
+            hint = next((f" (cell {learner[i][0]} has a syntax error: {m})" for i, m in syntax_errors.items()
+                         if f"def {name}" in learner[i][1]), "")
+            return f"no function named {name} in the notebook (renamed or deleted?){hint}", []
+        st = cell_status[where[0]]
+        return f"{name} is not defined when the notebook has run: the cell defining it (cell {cell_no}) {_cell_problem(st) or 'did not define it'}", []
+    if status == "not_callable":
+        return f"{name} is a {result.get('type')}, not a function", []
+    if result.get("is_package_function"):
+        return f"no credit: {name} is the package's own {', '.join(result['is_package_function'])}", []
+    source = result.get("source")
+    if not source or not _defined_in_cells(source, [s for _, s in learner]):
+        return (f"no credit: the {name} that ran is not written in the notebook's cells (created with exec, "
+                "or loaded from another file)"), []
+    checks, first, first_named = [], None, False
+    records = result.get("cases", [])
+    for j, ((hidden, case), d) in enumerate(zip(cases, data)):
+        label = f"{'hidden' if hidden else 'visible'} check {j + 1} ({chk.describe(case)})"
+        rec = records[j] if j < len(records) else {"status": "not_run"}
+        verdict = _judge_case(chk, rec, d, arrays, opts)
+        checks.append({"check": label, "hidden": hidden, "ok": verdict.ok, "reason": verdict.reason,
+                       "mistake": verdict.mistake})
+        if not verdict.ok and (first is None or (verdict.mistake and not first_named)):
+            first, first_named = f"{label}: {verdict.reason}", bool(verdict.mistake)
+    return first, checks
+
+
+def _judge_case(chk, rec, data, arrays, opts):
+    s = rec.get("status")
+    if rec.get("package_calls"):
+        return selfcheck.Verdict(False, f"no credit: {chk.name} calls the package's own "
+                                        f"{', '.join(rec['package_calls'])}")
+    if s == "timeout":
+        return selfcheck.Verdict(False, f"{chk.name} did not return within "
+                                        f"{min(opts.case_timeout, opts.cell_timeout):g} s (an infinite loop?)")
+    if s == "not_run":
+        return selfcheck.Verdict(False, "not run: an earlier call of this function did not return")
+    expected = chk.expected(data)
+    if s == "error":
+        return selfcheck.judge(chk, data, data, expected, error=(rec.get("ename"), rec.get("evalue")))
+    obtained = transport.decode(rec.get("output"), arrays)
+    after = transport.decode(rec.get("inputs_after"), arrays)
+    if not isinstance(after, dict):
+        after = data
+    return selfcheck.judge(chk, data, after, expected, obtained)
+
+
+def _defined_in_cells(source, cell_sources):
+    """True when the function's source text is part of one of the notebook's cells."""
+    lines = [l.rstrip() for l in source.strip().splitlines() if l.strip()]
+    if not lines:
+        return False
+    for cell in cell_sources:
+        cell_lines = [l.rstrip() for l in cell.splitlines() if l.strip()]
+        stripped = [l.strip() for l in cell_lines]
+        want = [l.strip() for l in lines]
+        for k in range(len(stripped) - len(want) + 1):
+            if stripped[k:k + len(want)] == want:
+                return True
+    return False
+
+
+# ---------------------------------------------------------------- a class
+
+def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIONS, progress=True,
+          **options):
+    """Grade every submission under ``paths``; write the CSV / JSON; return the rows.
+
+    Inputs:
+    - paths: notebooks or folders of them
+    - out, json_out: where to write the CSV and the JSON (None: not written)
+    - jobs: submissions graded at once (default: the number of cores)
+    - solutions: the folder of solution notebooks (the hidden checks come from there)
+    - options: fields of Options (timeout, cell_timeout, case_timeout, memory, output_cap, assignment)
+    """
+    opts = Options(**options)
+    exercises = load_exercises(solutions)
+    if opts.assignment is not None and opts.assignment not in exercises:
+        raise ValueError(f"--assignment {opts.assignment!r} is not one of {', '.join(exercises)}")
+    subs = find_submissions(paths, exercises)
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    rows = [None] * len(subs)
+    from tqdm.auto import tqdm
+    with tempfile.TemporaryDirectory(prefix="bpcourse-grade-") as tmp:
+        local, workers = threading.local(), []
+
+        def worker():
+            if os.name == "nt":        # no select() on pipes: one process per submission
+                return None
+            if not hasattr(local, "worker"):
+                local.worker = _Worker(Path(tmp) / f"worker{threading.get_ident()}.log")
+                workers.append(local.worker)
+            return local.worker
+
+        def task(i, s):
+            return _grade_safely(s, exercises, opts, Path(tmp) / f"s{i:05d}", worker())
+
+        try:
+            with ThreadPoolExecutor(max_workers=jobs) as pool, \
+                    tqdm(total=len(subs), desc="grading", unit="nb", disable=not progress or None) as bar:
+                futures = {pool.submit(task, i, s): i for i, s in enumerate(subs)}
+                for fut in as_completed(futures):
+                    rows[futures[fut]] = fut.result()
+                    bar.update(1)
+        finally:
+            for w in workers:
+                w.close()
+    if out:
+        write_csv(rows, out, exercises)
+    if json_out:
+        with open(json_out, "w", encoding="utf-8") as f:
+            json.dump([r.as_json() for r in rows], f, indent=1)
+    return rows
+
+
+def _grade_safely(sub, exercises, opts, workdir, worker=None):
+    """grade_submission, but an unexpected failure of the grader still gives the submission its row."""
+    start = time.perf_counter()
+    try:
+        row = grade_submission(sub, exercises, opts, workdir, worker)
+    except Exception as e:             # a bug of ours must not cost the class its table
+        row = _fail_all(Row(student_id=sub.student_id, file=str(sub.path), assignment=sub.assignment),
+                        f"the grader failed on this submission ({type(e).__name__}: {e}); please report it")
+        row.grader_error = True
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    row.notes.append(f"graded in {time.perf_counter() - start:.1f} s")
+    return row
+
+
+def write_csv(rows, path, exercises):
+    """nbgrader's grades.csv columns, then one column per graded function."""
+    functions = []
+    for ex in exercises.values():
+        if any(r.exercise == ex.name for r in rows):
+            functions += [f.name for f in ex.functions if f.name not in functions]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(NBGRADER_COLUMNS + functions)
+        for r in rows:
+            w.writerow([r.assignment, "", r.timestamp, r.student_id, "", "", "", f"{r.score:g}", "0.0",
+                        f"{r.score:g}", f"{r.max_score:g}"]
+                       + [f"{r.functions[fn]['points']:g}" if fn in r.functions else "" for fn in functions])

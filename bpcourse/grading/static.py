@@ -1,0 +1,141 @@
+"""Reading a submission's code without running it: where each graded function is
+defined, and whether it just hands back the package's own implementation."""
+import ast
+import importlib
+
+from IPython.core.inputtransformer2 import TransformerManager
+
+_transformer = TransformerManager()
+
+
+def parse_cell(source):
+    """The ast of one code cell (IPython magics turned into Python first), or the SyntaxError."""
+    try:
+        return ast.parse(_transformer.transform_cell(source))
+    except (SyntaxError, ValueError) as e:
+        return e if isinstance(e, SyntaxError) else SyntaxError(str(e))
+    except Exception as e:             # IPython's transformer failing on odd input
+        return SyntaxError(str(e))
+
+
+def resolve(dotted):
+    """The object named by ``bpcourse.x.y`` (the package only), or None."""
+    if not dotted.startswith("bpcourse"):
+        return None
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for p in parts[i:]:
+                obj = getattr(obj, p)
+        except AttributeError:
+            return None
+        return obj
+    return None
+
+
+def _dotted(node, aliases):
+    """``a.b.c`` for a Name/Attribute chain, with the first name replaced by its alias."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    head = aliases.get(node.id)
+    if head is None:
+        return None
+    return ".".join([head] + parts[::-1])
+
+
+def _aliases(trees, own_names):
+    """Names bound to the package or its members by imports (and simple assignments) anywhere."""
+    import bpcourse
+    aliases = {}
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.name.split(".")[0] == "bpcourse":
+                        if a.asname:
+                            aliases[a.asname] = a.name
+                        else:
+                            aliases["bpcourse"] = "bpcourse"
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "bpcourse":
+                for a in node.names:
+                    if a.name == "*":
+                        module = resolve(node.module)
+                        for n in getattr(module, "__all__", getattr(bpcourse, "__all__", [])):
+                            aliases.setdefault(n, f"{node.module}.{n}")
+                    else:
+                        aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+    for tree in trees:                 # x = bpcourse.network.forward
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                d = _dotted(node.value, aliases)
+                if d:
+                    aliases[node.targets[0].id] = d
+    for n in own_names:                # the learner's own def shadows an imported name
+        aliases.pop(n, None)
+    return aliases
+
+
+def analyse(sources):
+    """What the code cells ``sources`` (list of str) define.
+
+    Returns (trees, definitions, syntax_errors): trees[i] is the ast of cell i or
+    None; definitions maps a top-level name to (cell index, node) of its last
+    binding (def, assignment or import); syntax_errors maps cell index to message.
+    """
+    trees, definitions, errors = [], {}, {}
+    for i, src in enumerate(sources):
+        tree = parse_cell(src)
+        if isinstance(tree, SyntaxError):
+            errors[i] = f"{tree.msg if hasattr(tree, 'msg') else tree} (line {getattr(tree, 'lineno', '?')})"
+            trees.append(None)
+            continue
+        trees.append(tree)
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                definitions[node.name] = (i, node)
+            elif isinstance(node, ast.Assign):
+                for t in node.targets:
+                    if isinstance(t, ast.Name):
+                        definitions[t.id] = (i, node)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for a in node.names:
+                    definitions[(a.asname or a.name).split(".")[0]] = (i, node)
+    return trees, definitions, errors
+
+
+def package_uses(name, forbidden, trees, definitions):
+    """The forbidden package functions the definition of ``name`` refers to (dotted names).
+
+    Catches ``def f(...): return bpcourse.network.forward(...)``, an imported alias of
+    it, ``f = bpcourse.network.forward`` and ``from bpcourse.network import forward as f``.
+    """
+    if name not in definitions:
+        return []
+    targets = {id(obj): d for d in forbidden if (obj := resolve(d)) is not None}
+    own = {n for n, (_, node) in definitions.items() if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    aliases = _aliases([t for t in trees if t is not None], own)
+    _, node = definitions[name]
+    found = []
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        for a in node.names:
+            if (a.asname or a.name) == name:
+                full = f"{node.module}.{a.name}" if isinstance(node, ast.ImportFrom) else a.name
+                obj = resolve(full)
+                if obj is not None and id(obj) in targets:
+                    found.append(targets[id(obj)])
+        return found
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.Name, ast.Attribute)):
+            d = _dotted(sub, aliases)
+            obj = resolve(d) if d else None
+            if obj is not None and id(obj) in targets and targets[id(obj)] not in found:
+                found.append(targets[id(obj)])
+    return found

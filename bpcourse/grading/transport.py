@@ -1,0 +1,106 @@
+"""Values across the kernel boundary as JSON plus a .npz of arrays: never pickle.
+
+This module is self-contained (json and numpy only): the grader imports it, and
+its source also runs inside the learner's kernel (see ``kernel_side``).
+A value that cannot cross (an object array, a generator, a huge array)
+arrives as an ``Opaque`` saying what it was.
+"""
+import json
+import os
+
+import numpy as np
+
+MAX_ELEMENTS = 5_000_000     # per array: larger answers are refused, not shipped
+MAX_ITEMS = 10_000           # per list, tuple or dict
+MAX_DEPTH = 10
+
+
+class Opaque:
+    """A value that could not be transported; ``what`` describes it in words."""
+
+    def __init__(self, what):
+        self.what = what
+
+    def __repr__(self):
+        return f"<{self.what}>"
+
+
+def encode(obj, arrays, depth=0):
+    """A JSON-able tree for ``obj``; its arrays go into the dict ``arrays`` (for np.savez)."""
+    if depth > MAX_DEPTH:
+        return {"__opaque__": "a value nested too deeply"}
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind not in "biuf":
+            return {"__opaque__": f"an array of shape {obj.shape} and dtype {obj.dtype}"}
+        if obj.size > MAX_ELEMENTS:
+            return {"__opaque__": f"an array of shape {obj.shape} (too large to check)"}
+        key = f"a{len(arrays)}"
+        arrays[key] = np.ascontiguousarray(obj)
+        return {"__ndarray__": key}
+    if obj is None:
+        return None
+    if isinstance(obj, (bool, np.bool_)):
+        return {"__bool__": bool(obj)}
+    if isinstance(obj, (int, np.integer)):
+        return {"__int__": str(int(obj))}
+    if isinstance(obj, (float, np.floating)):
+        return {"__float__": repr(float(obj))}
+    if isinstance(obj, str):
+        return {"__str__": obj[:1000]}
+    if isinstance(obj, (tuple, list, dict)) and len(obj) > MAX_ITEMS:
+        return {"__opaque__": f"a {type(obj).__name__} of {len(obj)} items (too long to check)"}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [encode(o, arrays, depth + 1) for o in obj]}
+    if isinstance(obj, list):
+        return {"__list__": [encode(o, arrays, depth + 1) for o in obj]}
+    if isinstance(obj, dict) and all(isinstance(k, str) for k in obj):
+        return {"__dict__": {k: encode(v, arrays, depth + 1) for k, v in obj.items()}}
+    return {"__opaque__": f"a {type(obj).__name__}"}
+
+
+def decode(tree, arrays):
+    """The value encoded by ``encode``; ``arrays`` maps keys to arrays (e.g. an opened .npz)."""
+    if tree is None:
+        return None
+    if not isinstance(tree, dict) or len(tree) != 1:
+        return Opaque("a value in an unknown format")
+    (tag, v), = tree.items()
+    if tag == "__ndarray__":
+        return arrays[v]
+    if tag == "__bool__":
+        return bool(v)
+    if tag == "__int__":
+        return int(v)
+    if tag == "__float__":
+        return float(v)
+    if tag == "__str__":
+        return str(v)
+    if tag == "__tuple__":
+        return tuple(decode(o, arrays) for o in v)
+    if tag == "__list__":
+        return [decode(o, arrays) for o in v]
+    if tag == "__dict__":
+        return {k: decode(o, arrays) for k, o in v.items()}
+    if tag == "__opaque__":
+        return Opaque(str(v))
+    return Opaque("a value in an unknown format")
+
+
+def save(path_stem, tree, arrays):
+    """Write ``<stem>.npz`` then ``<stem>.json`` (the JSON last: its presence means complete)."""
+    np.savez(f"{path_stem}.npz", **arrays)
+    with open(f"{path_stem}.json.tmp", "w") as f:
+        json.dump(tree, f)
+    os.replace(f"{path_stem}.json.tmp", f"{path_stem}.json")
+
+
+def load(path_stem, max_bytes=200_000_000):
+    """Read what ``save`` wrote: (tree, arrays); arrays are loaded without pickle."""
+    with open(f"{path_stem}.json") as f:
+        text = f.read(max_bytes + 1)
+    if len(text) > max_bytes:
+        raise ValueError(f"{path_stem}.json is larger than {max_bytes} bytes")
+    tree = json.loads(text)
+    with np.load(f"{path_stem}.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    return tree, arrays

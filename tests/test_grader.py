@@ -1,0 +1,277 @@
+"""The grader: full marks for the solutions, zero for the stubs, and an adversarial class.
+
+All the adversarial submissions are graded in one run (``bpcourse grade --jobs 2``,
+module-scoped fixture); each test then checks one row: its score and its reason.
+"""
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from bpcourse import cli
+from bpcourse.authoring.exercises import BEGIN_SOLUTION, END_SOLUTION
+from bpcourse.grading import grader
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTION = ROOT / "solutions" / "ex1_forward.ipynb"
+EXERCISE = ROOT / "exercises" / "ex1_forward.ipynb"
+FUNCTIONS = ("sigmoid", "sigmoid_prime", "forward")
+
+SIGMOID = "def sigmoid(z):\n    return 1.0 / (1.0 + np.exp(-z))"
+
+
+def _prime(body):
+    return "def sigmoid_prime(z):\n" + "\n".join("    " + line for line in body.splitlines())
+
+
+def _solution_answers():
+    """The solution's answer cells with the marker lines removed: a correct submission."""
+    nb = nbformat.read(SOLUTION, as_version=4)
+    answers = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("bpcourse", {})
+        if meta.get("role") == "answer":
+            answers[meta["function"]] = "\n".join(
+                line for line in cell.source.splitlines() if line.strip() not in (BEGIN_SOLUTION, END_SOLUTION))
+    return answers
+
+
+def make_notebook(answers=None, before=(), after=(), drop=()):
+    """The exercise notebook as a learner hands it in: answers filled, extra cells, cells dropped."""
+    nb = nbformat.read(EXERCISE, as_version=4)
+    filled = {**_solution_answers(), **(answers or {})}
+    cells = []
+    for cell in nb.cells:
+        fn = cell.metadata.get("bpcourse", {}).get("function")
+        role = cell.metadata.get("bpcourse", {}).get("role")
+        if role == "answer":
+            if fn in drop:
+                continue
+            cell.source = filled[fn]
+        cells.append(cell)
+        if cell.cell_type == "code" and "import numpy" in cell.source:
+            cells.extend(nbformat.v4.new_code_cell(src) for src in before)
+    cells.extend(nbformat.v4.new_code_cell(src) for src in after)
+    nb.cells = cells
+    return nbformat.writes(nb)
+
+
+READ_SOLUTIONS = '''
+import json, pathlib, bpcourse
+path = pathlib.Path(bpcourse.__file__).resolve().parents[1] / "solutions" / "ex1_forward.ipynb"
+for cell in json.loads(path.read_text())["cells"]:
+    src = "".join(cell["source"])
+    if "### BEGIN SOLUTION" in src:
+        exec(src, globals())
+'''
+
+FAKE_GRADES = '''
+import pathlib
+for folder in (pathlib.Path("."), pathlib.Path(".."), pathlib.Path("../..")):
+    try:
+        (folder / "grades.csv").write_text("assignment,student_id,score\\nex1_forward,fake_grades,100\\n")
+        (folder / "grades.json").write_text('[{"student_id": "fake_grades", "score": 100}]')
+    except OSError:
+        pass
+'''
+
+TAMPER = '''
+import pathlib
+for p in pathlib.Path("..").glob("io/harness.py"):
+    p.write_text("def run(ns, spec):\\n    pass\\n")
+'''
+
+# name -> (file content, expected score, {function or "notes": text the reason must contain})
+CASES = {
+    "correct": (make_notebook(), 4, {f: "passed" for f in FUNCTIONS}),
+    "as_shipped": (EXERCISE.read_text(), 0, {f: "not written yet" for f in FUNCTIONS}),
+    "invalid_json": ('{"cells": [', 0, {"notes": "not valid JSON"}),
+    "not_a_notebook": ('{"hello": "world"}', 0, {"notes": "not a notebook"}),
+    "binary_garbage": (bytes(range(256)) * 4, 0, {"notes": "not a notebook"}),
+    "renamed_function": (make_notebook({"forward": _solution_answers()["forward"].replace(
+        "def forward(", "def forward_pass(")}), 2, {"forward": "no function named forward"}),
+    "deleted_answer_cell": (make_notebook(drop=("sigmoid_prime",)), 3, {"sigmoid_prime": "no function named"}),
+    "syntax_error": (make_notebook({"sigmoid_prime": "def sigmoid_prime(z)\n    return z"}), 3,
+                     {"sigmoid_prime": "syntax error"}),
+    "wrong_shape": (make_notebook({"sigmoid_prime": _prime("s = sigmoid(z)\nreturn (s * (1 - s)).ravel()")}), 3,
+                    {"sigmoid_prime": "has shape"}),
+    "wrong_dtype": (make_notebook({"sigmoid_prime": _prime("s = sigmoid(z)\nreturn (s * (1 - s)).astype(np.float32)")}),
+                    3, {"sigmoid_prime": "dtype float32"}),
+    "nan": (make_notebook({"sigmoid_prime": _prime("return np.full_like(z, np.nan)")}), 3,
+            {"sigmoid_prime": "not a finite number"}),
+    "exception": (make_notebook({"sigmoid_prime": _prime("raise ValueError('boom')")}), 3,
+                  {"sigmoid_prime": "raised ValueError: boom"}),
+    "infinite_loop_in_function": (make_notebook({"sigmoid_prime": _prime("while True:\n    pass")}), 3,
+                                  {"sigmoid_prime": "did not return within"}),
+    "infinite_loop_cell": (make_notebook(after=("while True:\n    pass",)), 4,
+                           {"notes": "did not finish within the per-cell limit"}),
+    "sys_exit_cell": (make_notebook(before=("import sys\nsys.exit(1)",)), 4, {f: "passed" for f in FUNCTIONS}),
+    "sys_exit_in_function": (make_notebook({"sigmoid_prime": _prime("import sys\nsys.exit(3)")}), 3,
+                             {"sigmoid_prime": "raised SystemExit"}),
+    "os_exit_cell": (make_notebook(before=("import os\nos._exit(0)",)), 4, {"notes": "killed the kernel"}),
+    "os_exit_in_function": (make_notebook({"sigmoid_prime": _prime("import os\nos._exit(1)")}), 3,
+                            {"sigmoid_prime": "kernel died"}),
+    "output_flood": (make_notebook(after=("for i in range(200_000):\n    print(i)",)), 4, {"notes": "printed"}),
+    "huge_allocation": (make_notebook({"sigmoid_prime": _prime("big = np.ones((20_000, 20_000))\nreturn big")}), 3,
+                        {"sigmoid_prime": "MemoryError"}),
+    "patched_numpy": (make_notebook({"sigmoid_prime": _prime("return np.zeros_like(z)")}, before=(
+        "np.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\n"
+        "np.testing.assert_allclose = lambda *a, **k: None",)), 3, {"sigmoid_prime": "wrong values"}),
+    "patched_checks": (make_notebook({"sigmoid_prime": _prime("return np.zeros_like(z)")}, before=(
+        "from bpcourse import selfcheck\nselfcheck.check = selfcheck.hidden = lambda *a, **k: None\n"
+        "selfcheck.compare = lambda *a, **k: None\nselfcheck.judge = lambda *a, **k: selfcheck.Verdict(True)",)),
+        3, {"sigmoid_prime": "wrong values"}),
+    "input_transformer": (make_notebook(after=(
+        "get_ipython().input_transformers_post.append(lambda lines: [])",)), 0,
+        {f: "did not run" for f in FUNCTIONS}),
+    "reads_solutions": (make_notebook(after=(READ_SOLUTIONS,)), 0, {f: "not written in the notebook" for f in FUNCTIONS}),
+    "fake_grades_file": (make_notebook({"sigmoid_prime": _prime("return np.zeros_like(z)")}, after=(FAKE_GRADES,)), 3,
+                         {"sigmoid_prime": "wrong values"}),
+    "tampers_with_grader_files": (make_notebook(before=(TAMPER,)), 0, {"notes": "changed the grader's own files"}),
+    "warning": (make_notebook({"sigmoid": "import warnings\n" + SIGMOID.replace(
+        "    return", "    warnings.warn('a harmless warning')\n    return")}), 4, {f: "passed" for f in FUNCTIONS}),
+    "calls_package": (make_notebook({"sigmoid": "import bpcourse\n\ndef sigmoid(z):\n    return bpcourse.sigmoid(z)"}),
+                      3, {"sigmoid": "no credit"}),
+    "package_alias": (make_notebook({"sigmoid": "from bpcourse.activations import sigmoid"}), 3,
+                      {"sigmoid": "no credit"}),
+    "hidden_package_call": (make_notebook({"sigmoid": "def sigmoid(z):\n    mod = __import__('bpcourse').activations\n"
+                                                      "    return getattr(mod, 'sig' + 'moid')(z)"}),
+                            3, {"sigmoid": "no credit"}),
+    "in_place_change": (make_notebook({"sigmoid_prime": _prime("s = sigmoid(z)\nz[...] = s * (1 - s)\nreturn z.copy()")}),
+                        3, {"sigmoid_prime": "in place"}),
+    "transposed_weights": (make_notebook({"forward": _solution_answers()["forward"].replace("W1.T", "W1")}), 2,
+                           {"forward": "(out, in)"}),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("class")
+    flat = tmp / "flat"
+    flat.mkdir()
+    for name, (content, _, _) in CASES.items():
+        path = flat / f"{name}.ipynb"
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    alice = tmp / "submitted" / "alice" / "ex1_forward"
+    alice.mkdir(parents=True)
+    (alice / "ex1_forward.ipynb").write_text(make_notebook(), encoding="utf-8")
+    (alice / "timestamp.txt").write_text("2026-11-20 10:00:00.000000 UTC\n")
+    out, js = tmp / "grades.csv", tmp / "grades.json"
+    status = cli.main(["grade", str(flat), str(tmp / "submitted"), "--out", str(out), "--json", str(js),
+                       "--jobs", "2", "--timeout", "60", "--cell-timeout", "4", "--assignment", "ex1_forward",
+                       "--quiet"])
+    with open(out, newline="") as f:
+        table = list(csv.DictReader(f))
+    rows = json.loads(js.read_text())
+    return {"status": status, "table": table, "rows": {r["student_id"]: r for r in rows}, "tmp": tmp}
+
+
+def test_the_run_succeeds_with_one_row_per_submission(graded):
+    assert graded["status"] == 0
+    assert len(graded["table"]) == len(CASES) + 1
+    assert sorted(r["student_id"] for r in graded["table"]) == sorted([*CASES, "alice"])
+
+
+def test_csv_has_nbgrader_columns_and_one_column_per_function(graded):
+    header = list(graded["table"][0])
+    assert header == grader.NBGRADER_COLUMNS + list(FUNCTIONS)
+    row = next(r for r in graded["table"] if r["student_id"] == "correct")
+    assert (row["score"], row["max_score"], row["sigmoid"], row["forward"]) == ("4", "4", "1", "2")
+
+
+def test_nbgrader_layout_gives_student_and_timestamp(graded):
+    row = next(r for r in graded["table"] if r["student_id"] == "alice")
+    assert row["assignment"] == "ex1_forward" and row["timestamp"].startswith("2026-11-20") and row["score"] == "4"
+
+
+def test_fake_grades_files_do_not_touch_the_table(graded):
+    assert not any(r["student_id"] == "fake_grades" for r in graded["table"])
+    assert not (graded["tmp"] / "flat" / "grades.csv").exists()
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_adversarial_submission(graded, name):
+    _, score, reasons = CASES[name]
+    row = graded["rows"][name]
+    assert row["score"] == score, json.dumps(row, indent=1)
+    assert row["max_score"] == 4
+    table_row = next(r for r in graded["table"] if r["student_id"] == name)
+    assert float(table_row["score"]) == score
+    for where, text in reasons.items():
+        said = " | ".join(row["notes"]) if where == "notes" else row["functions"][where]["reason"]
+        assert text in said, f"{name}: {where}: {said!r} does not say {text!r}"
+    for fn, entry in row["functions"].items():     # every lost point has a reason
+        assert entry["reason"], f"{name}: {fn} has no reason"
+        assert entry["points"] in (0, entry["max_points"])
+
+
+# ------------------------------------------------ the shipped solutions and exercises
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("shipped")
+    for folder in ("solutions", "exercises"):
+        (tmp / folder).mkdir()
+        for nb in sorted((ROOT / folder).glob("ex*.ipynb")):
+            shutil.copy(nb, tmp / folder / nb.name)
+    rows = grader.grade([tmp / "solutions", tmp / "exercises"], jobs=2, progress=False, cell_timeout=20)
+    exercises = grader.load_exercises()
+    return {Path(r.file).parent.name + "/" + r.exercise: r for r in rows}, exercises
+
+
+def test_grading_the_solutions_gives_full_marks(shipped):
+    rows, exercises = shipped
+    for name, ex in exercises.items():
+        row = rows[f"solutions/{name}"]
+        assert row.score == row.max_score == ex.max_score > 0, row.as_json()
+        assert all(e["points"] == e["max_points"] for e in row.functions.values())
+
+
+def test_grading_the_exercises_as_shipped_gives_zero_with_a_reason_per_function(shipped):
+    rows, exercises = shipped
+    for name, ex in exercises.items():
+        row = rows[f"exercises/{name}"]
+        assert row.graded and row.score == 0 and row.max_score == ex.max_score
+        assert set(row.functions) == {f.name for f in ex.functions}
+        for fn, entry in row.functions.items():
+            assert entry["points"] == 0 and "not written yet" in entry["reason"], (fn, entry["reason"])
+
+
+# ------------------------------------------------ reading code without running it
+
+@pytest.mark.parametrize("cells, uses", [
+    (["import bpcourse\ndef sigmoid(z):\n    return bpcourse.sigmoid(z)"], True),
+    (["import bpcourse.activations as act\ndef sigmoid(z):\n    return act.sigmoid(z)"], True),
+    (["from bpcourse import activations\n", "def sigmoid(z):\n    return activations.sigmoid(z)"], True),
+    (["from bpcourse.layers import sigmoid_forward as sf\ndef sigmoid(z):\n    return sf(z)[0]"], True),
+    (["import bpcourse\nsigmoid = bpcourse.activations.sigmoid"], True),
+    (["from bpcourse import *\n", "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))"], False),
+    (["import bpcourse\ndef sigmoid(z):\n    return 1 / (1 + np.exp(-z))\n", "%timeit sigmoid(1.0)"], False),
+    (["from bpcourse import tanh\ndef sigmoid(z):\n    return 0.5 * (1 + tanh(z / 2))"], False),
+])
+def test_static_check_finds_the_package_implementation(cells, uses):
+    from bpcourse.grading import static
+    trees, definitions, errors = static.analyse(cells)
+    assert not errors
+    found = static.package_uses("sigmoid", ("bpcourse.activations.sigmoid", "bpcourse.layers.sigmoid_forward"),
+                                trees, definitions)
+    assert bool(found) == uses, found
+
+
+def test_missing_path_is_an_error_not_a_row(tmp_path, capsys):
+    assert cli.main(["grade", str(tmp_path / "nowhere.ipynb"), "--quiet", "--out", str(tmp_path / "g.csv")]) == 2
+    assert "nowhere.ipynb" in capsys.readouterr().err
+
+
+def test_per_submission_time_limit_gives_a_row_with_the_reason(tmp_path):
+    path = tmp_path / "slow.ipynb"
+    path.write_text(make_notebook(before=["import time\ntime.sleep(3)"] * 4), encoding="utf-8")
+    rows = grader.grade([path], jobs=1, progress=False, timeout=6, cell_timeout=4, assignment="ex1_forward")
+    assert len(rows) == 1 and rows[0].score == 0
+    assert all("used up its time limit of 6 s" in e["reason"] for e in rows[0].functions.values())

@@ -1,0 +1,178 @@
+"""The learners' self-checks: verdicts, named mistakes, and the comparison the grader shares."""
+import warnings
+
+import numpy as np
+import pytest
+
+from bpcourse import selfcheck
+from bpcourse.grading import transport
+
+CHECKS = list(selfcheck.CHECKS.values())
+
+
+@pytest.mark.parametrize("chk", CHECKS, ids=lambda c: c.name)
+def test_reference_passes_its_own_visible_and_hidden_style_cases(chk):
+    for case in chk.visible + [{"seed": 12345}]:
+        data = chk.inputs(case)
+        verdict = selfcheck.judge(chk, data, data, chk.expected(data), chk.expected(data))
+        assert verdict.ok, f"{chk.name} {case}: {verdict.reason}"
+
+
+def test_answer_calling_the_package_fails_the_self_check(capsys):
+    import bpcourse
+
+    with pytest.raises(selfcheck.SelfCheckFailed, match="package implementation"):
+        selfcheck.check("sigmoid", lambda z: bpcourse.sigmoid(z))
+    assert "bpcourse.activations.sigmoid" in capsys.readouterr().out
+    with pytest.raises(selfcheck.SelfCheckFailed):
+        selfcheck.check("forward", lambda *a: tuple(bpcourse.network.forward(*a)))
+
+
+@pytest.mark.parametrize("chk", CHECKS, ids=lambda c: c.name)
+def test_every_known_mistake_fails_a_visible_check_and_is_named(chk):
+    for m in chk.mistakes:
+        verdicts = []
+        for case in chk.visible:
+            data = chk.inputs(case)
+            try:
+                wrong = m.fn(*chk.bind(data))
+            except ValueError as e:        # e.g. transposed weights on non-square shapes
+                verdicts.append(selfcheck.judge(chk, data, data, chk.expected(data), error=("ValueError", str(e))))
+                continue
+            verdicts.append(selfcheck.judge(chk, data, data, chk.expected(data), wrong))
+        assert not all(v.ok for v in verdicts), f"{chk.name}: mistake {m.name!r} passes every visible check"
+        assert any(v.mistake == m.name for v in verdicts), f"{chk.name}: mistake {m.name!r} is never named"
+
+
+def test_inputs_are_seeded_and_float64():
+    chk = selfcheck.CHECKS["forward"]
+    a, b = chk.inputs({"seed": 3}), chk.inputs({"seed": 3})
+    assert all(np.array_equal(a[k], b[k]) and a[k].dtype == np.float64 for k in a)
+    assert not np.array_equal(a["x"], chk.inputs({"seed": 4})["x"])
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def test_correct_answer_prints_a_verdict_and_nothing_on_stderr(capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        selfcheck.check("sigmoid", _sigmoid)
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "sigmoid: all 3 visible checks passed." in out
+    assert "Hidden checks with other inputs run when your notebook is graded." in out
+
+
+def test_a_warning_of_a_right_answer_is_mentioned_on_stdout_only(capsys):
+    def noisy(z):
+        warnings.warn("careful")
+        return _sigmoid(z)
+
+    selfcheck.check("sigmoid", noisy)
+    out, err = capsys.readouterr()
+    assert err == "" and "UserWarning: careful" in out
+
+
+@pytest.mark.parametrize("name, answer, mistake", [
+    ("sigmoid", lambda z: 1 / (1 + np.exp(z)), "sign error"),
+    ("sigmoid_prime", lambda z: _sigmoid(z), "missing sigma'"),
+    ("forward", lambda x, W1, b1, W2, b2: selfcheck._forward_transposed(x, W1, b1, W2, b2), "transposed weights"),
+    ("forward", lambda x, W1, b1, W2, b2: selfcheck._forward_bias_columns(x, W1, b1, W2, b2), "bias broadcast wrongly"),
+    ("mse_loss", lambda y_hat, y: 0.5 * float(np.sum((y_hat - y) ** 2)), "sum instead of mean over the batch"),
+    ("output_delta", lambda y_hat, y: y_hat - y, "missing sigma'"),
+    ("hidden_delta", lambda delta2, W2, h: delta2 @ W2, "missing sigma'"),
+    ("batchnorm_forward", selfcheck._bn_forward_axis1, "wrong axis in batch-norm statistics"),
+    ("gd_step", lambda params, grads, lr: {k: params[k] + lr * grads[k] for k in params}, "sign error"),
+])
+def test_failure_names_the_mistake_and_shows_expected_and_obtained(capsys, name, answer, mistake):
+    with pytest.raises(selfcheck.SelfCheckFailed, match=name):
+        selfcheck.check(name, answer)
+    out = capsys.readouterr().out
+    assert f"This is a known mistake: {mistake}." in out
+    assert "FAILED" in out and "Hidden checks" in out
+
+
+def test_in_place_change_of_the_input_is_named(capsys):
+    def in_place(params, grads, lr):
+        for k in params:
+            params[k] -= lr * grads[k]
+        return params
+
+    with pytest.raises(selfcheck.SelfCheckFailed, match="in-place change of the input"):
+        selfcheck.check("gd_step", in_place)
+    assert "changed its input `params` in place" in capsys.readouterr().out
+
+
+def test_numerical_gradient_that_forgets_to_restore_x_is_an_in_place_change():
+    def no_restore(f, x, eps):
+        grad = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            old = x[i]
+            x[i] = old + eps
+            fp = f()
+            x[i] = old - eps
+            grad[i] = (fp - f()) / (2 * eps)
+        return grad
+
+    verdict, _ = selfcheck.run_case(selfcheck.CHECKS["numerical_gradient"], no_restore, {"seed": 0, "shape": [3]})
+    assert not verdict.ok and verdict.mistake == "in-place change of the input"
+
+
+def test_stub_says_not_written_yet(capsys):
+    def stub(z):
+        raise NotImplementedError()
+
+    with pytest.raises(selfcheck.SelfCheckFailed):
+        selfcheck.check("sigmoid", stub)
+    assert "not written yet" in capsys.readouterr().out
+
+
+def test_failure_renders_without_a_long_traceback():
+    err = selfcheck.SelfCheckFailed("sigmoid: check 1 of 3 failed")
+    assert err._render_traceback_() == ["SelfCheckFailed: sigmoid: check 1 of 3 failed"]
+    assert isinstance(err, AssertionError)      # nbgrader scores an AssertionError as zero
+
+
+def test_hidden_raises_on_a_wrong_answer_and_prints_on_a_right_one(capsys):
+    selfcheck.hidden("sigmoid", _sigmoid, cases=[{"seed": 9, "shape": [2, 2]}])
+    assert "all 1 hidden checks passed" in capsys.readouterr().out
+    with pytest.raises(selfcheck.SelfCheckFailed, match="hidden check 1 failed"):
+        selfcheck.hidden("sigmoid", np.tanh, cases=[{"seed": 9, "shape": [2, 2]}])
+
+
+@pytest.mark.parametrize("expected, obtained, says", [
+    (np.zeros((2, 3)), np.zeros((3, 2)), "has shape (3, 2); expected (2, 3)"),
+    (np.zeros(3), np.zeros(3, dtype=np.float32), "dtype float32"),
+    (np.zeros(3), np.zeros(3, dtype=np.int64), "expected floating-point"),
+    (np.zeros(3), np.array([0.0, np.nan, 0.0]), "not a finite number"),
+    (np.zeros(3), [0.0, 0.0, 0.0], "should be a numpy array"),
+    (1.5, np.array([1.5]), "should be a single number"),
+    ((np.zeros(2), np.zeros(2)), (np.zeros(2),), "should have 2 items"),
+    ({"W": np.zeros(2)}, {"V": np.zeros(2)}, "missing 'W'"),
+    (np.zeros(2), transport.Opaque("a generator"), "got a generator"),
+    (3, 2, "should be 3"),
+])
+def test_compare_says_what_differs(expected, obtained, says):
+    reason = selfcheck.compare(expected, obtained)
+    assert reason and says in reason
+
+
+def test_compare_accepts_equal_values_within_tolerance():
+    assert selfcheck.compare((np.ones(3), {"b": 2.0}), (np.ones(3) + 1e-12, {"b": 2.0 + 1e-12})) is None
+    assert selfcheck.compare(2.0, np.float64(2.0)) is None
+
+
+def test_transport_round_trip_keeps_types_and_refuses_objects(tmp_path):
+    value = (np.arange(6.0).reshape(2, 3), [1, 2.5, float("nan")], {"W": np.ones(2, dtype=np.float32)}, None,
+             True, "text", np.array([object()], dtype=object), (x for x in []))
+    arrays = {}
+    tree = transport.encode(value, arrays)
+    transport.save(str(tmp_path / "v"), tree, arrays)
+    tree2, arrays2 = transport.load(str(tmp_path / "v"))
+    back = transport.decode(tree2, arrays2)
+    assert np.array_equal(back[0], value[0]) and back[1][:2] == [1, 2.5] and np.isnan(back[1][2])
+    assert back[2]["W"].dtype == np.float32 and back[3] is None and back[4] is True and back[5] == "text"
+    assert isinstance(back[6], transport.Opaque) and "dtype object" in back[6].what
+    assert isinstance(back[7], transport.Opaque) and "generator" in back[7].what
