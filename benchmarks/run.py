@@ -52,7 +52,7 @@ try:
 except ImportError:  # pragma: no cover
     sklearn = None
 try:
-    from threadpoolctl import threadpool_info, threadpool_limits
+    from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
 except ImportError:  # pragma: no cover
     threadpool_info = threadpool_limits = None
 
@@ -123,11 +123,18 @@ def gemm_peak(dtype, threads, n):
     return 2 * n ** 3 / best / 1e9
 
 
+_CONTROLLER = []
+
+
 def _blas_threads(n):
-    """Limit numpy's BLAS to n threads inside a with-block (None: leave the default)."""
+    """Limit numpy's BLAS to n threads inside a with-block (None: leave the default).
+    Entering costs milliseconds (threadpoolctl inspects the loaded libraries once): keep it
+    outside the timed region."""
     if threadpool_limits is None or n is None:
         return nullcontext()
-    return threadpool_limits(limits=n, user_api="blas")
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=n, user_api="blas")
 
 
 # ---------------------------------------------------------- contenders
@@ -135,11 +142,15 @@ def _blas_threads(n):
 class Contender:
     name = "?"
     threads = None          # None: numpy's BLAS default
-    every_repeat = True     # False: timed once (per-example loop on big data)
-    ratio_threads = None    # which bpcourse row it is compared with
+    partial = None          # number of batches timed when a whole epoch is too slow (see run_training)
 
     def epoch(self, batches):
+        """One pass over the batches (the harness has set the thread count, see ``using``)."""
         raise NotImplementedError
+
+    def using(self):
+        """Context that sets this contender's thread count (entered outside the timing)."""
+        return _blas_threads(self.threads)
 
     def test_scores(self):
         """Outputs on the test set: sigmoid outputs (squared error) or scores (cross-entropy)."""
@@ -159,14 +170,12 @@ class Bpcourse(Contender):
 
     def epoch(self, batches):
         model, opt, params, x, t = self.model, self.opt, self.params, self.x, self.t
-        with _blas_threads(self.threads):
-            for idx in batches:
-                model.loss_and_grads(x[idx], t[idx])
-                opt.step(params, model.grads())
+        for idx in batches:
+            model.loss_and_grads(x[idx], t[idx])
+            opt.step(params, model.grads())
 
     def test_scores(self):
-        with _blas_threads(self.threads):
-            return self.model.forward(self.x_test, train=False)
+        return self.model.forward(self.x_test, train=False)
 
 
 class Torch(Contender):
@@ -199,8 +208,11 @@ class Torch(Contender):
     def prepare(self, batches):
         return [torch.from_numpy(idx) for idx in batches]
 
-    def epoch(self, batches):
+    def using(self):
         torch.set_num_threads(self.threads)
+        return nullcontext()
+
+    def epoch(self, batches):
         net, opt, x, t = self.net, self.opt, self.x, self.t
         for idx in batches:
             out = net(x[idx])
@@ -214,7 +226,6 @@ class Torch(Contender):
             opt.step()
 
     def test_scores(self):
-        torch.set_num_threads(self.threads)
         with torch.no_grad():
             return self.net(self.x_test).numpy()
 
@@ -223,8 +234,8 @@ class Sklearn(Contender):
     """MLPClassifier(solver='sgd', no momentum, shuffle=False), bpcourse's initial weights,
     one partial_fit per epoch on the rows in batch order. Always softmax + cross-entropy."""
 
-    def __init__(self, wl, dtype, threads=None):
-        self.name, self.dtype, self.threads = "scikit-learn", dtype, None
+    def __init__(self, wl, dtype, threads):
+        self.name, self.dtype, self.threads = "scikit-learn", dtype, threads
         sizes = wl.sizes
         self.clf = MLPClassifier(hidden_layer_sizes=tuple(sizes[1:-1]), activation="logistic",
                                  solver="sgd", alpha=0.0, batch_size=wl.batch_size,
@@ -255,8 +266,8 @@ class PerExample(Contender):
     """The classic network.py style: every example of a mini-batch goes through its own
     forward and backward pass as column vectors; the batch's gradients are summed."""
 
-    def __init__(self, wl, dtype, subset=None):
-        self.name, self.dtype, self.threads = "per-example loop", dtype, None
+    def __init__(self, wl, dtype, threads):
+        self.name, self.dtype, self.threads = "per-example loop", dtype, threads
         model = wl.make_model(dtype)
         dense = [layer for layer in model.layers if layer.kind == "dense"]
         self.W = [d.params["W"].copy() for d in dense]
@@ -265,8 +276,6 @@ class PerExample(Contender):
         self.x, self.t = wl.x_train.astype(dtype), wl.targets(dtype)
         self.Y = wl.onehot(dtype)
         self.x_test, self.y_test = wl.x_test.astype(dtype), wl.y_test
-        self.subset = subset
-        self.every_repeat = subset is None
 
     def backprop(self, x, y):
         acts, a = [x], x
@@ -290,14 +299,6 @@ class PerExample(Contender):
         return nabla_W, nabla_b
 
     def epoch(self, batches):
-        if self.subset is not None:   # time only the first batches, covering `subset` examples
-            keep, seen = [], 0
-            for idx in batches:
-                if seen >= self.subset:
-                    break
-                keep.append(idx)
-                seen += len(idx)
-            batches = keep
         for idx in batches:
             sum_W = [np.zeros_like(W) for W in self.W]
             sum_b = [np.zeros_like(b) for b in self.b]
@@ -309,11 +310,8 @@ class PerExample(Contender):
             for i in range(len(self.W)):
                 self.W[i] -= (self.lr / len(idx)) * sum_W[i]
                 self.b[i] -= (self.lr / len(idx)) * sum_b[i]
-        return sum(len(idx) for idx in batches)
 
     def test_scores(self):
-        if not self.every_repeat:
-            return None
         a = self.x_test.T
         for i, (W, b) in enumerate(zip(self.W, self.b)):
             z = W @ a + b
@@ -347,8 +345,10 @@ class Workload:
 
 def make_workloads(quick):
     d = digits_data()
-    n_train, n_test = (600, 200) if quick else (60000, 10000)
-    s = synthetic_data(n_train, n_test) if not quick else synthetic_data(n_train, n_test)
+    n_train, n_test = (240, 60) if quick else (60000, 10000)
+    s = synthetic_data(n_train, n_test)
+    if quick:
+        d = (d[0][:240], d[1][:60], d[2][:240], d[3][:60])
     ce, sq = "softmax CE", "sigmoid out, squared error"
     warnings.filterwarnings("ignore", module="sklearn")  # e.g. "batch_size larger than sample size" in --quick
     return {
@@ -375,9 +375,8 @@ def contenders_for(wl, quick, args):
             for t in args.threads:
                 cs.append(Torch(wl, dtype, t))
         if sklearn is not None:
-            cs.append(Sklearn(wl, dtype))
-    big = wl.N > 5000
-    cs.append(PerExample(wl, np.float64, subset=(min(wl.N, 3000) if big else None)))
+            cs.append(Sklearn(wl, dtype, min(args.threads)))
+    cs.append(PerExample(wl, np.float64, min(args.threads)))
     return cs
 
 
@@ -385,49 +384,53 @@ def run_training(wl, args, rows):
     contenders = contenders_for(wl, args.quick, args)
     rng = np.random.default_rng(1234)
     times = {id(c): [] for c in contenders}
-    per_ex_scale = {}
+    n_batches = len(batch_indices(wl.N, wl.batch_size, shuffle=False))
     warm = batch_indices(wl.N, wl.batch_size, np.random.default_rng(99))[:5]
-    for c in contenders:     # warm-up: the same 5 batches for everyone
-        c.epoch(c.prepare(warm) if hasattr(c, "prepare") else warm)
+    for c in contenders:     # warm-up: the same 5 batches for everyone; estimates the epoch time
+        with c.using():
+            b = c.prepare(warm) if hasattr(c, "prepare") else warm
+            t0 = time.perf_counter()
+            c.epoch(b)
+            per_batch = (time.perf_counter() - t0) / len(warm)
+        if per_batch * n_batches > args.budget:
+            # too slow for whole epochs (the per-example loop on W3/W4, or a thread count that
+            # the machine's load starves): time one run on the first batches, scaled to an epoch
+            c.partial = max(5, int(args.budget / 4 / per_batch))
     for r in range(args.repeats):
         batches = batch_indices(wl.N, wl.batch_size, rng)
         for c in contenders:
-            if not c.every_repeat and r > 0:
+            if c.partial and r > 0:
                 continue
-            b = c.prepare(batches) if hasattr(c, "prepare") else batches
-            time.sleep(PAUSE)
-            t0 = time.perf_counter()
-            n = c.epoch(b)
-            dt = time.perf_counter() - t0
-            if isinstance(n, int) and n < wl.N:   # extrapolate a timed subset to a whole epoch
-                per_ex_scale[id(c)] = n
-                dt *= wl.N / n
-            times[id(c)].append(dt)
+            run = batches[:c.partial] if c.partial else batches
+            b = c.prepare(run) if hasattr(c, "prepare") else run
+            with c.using():
+                time.sleep(PAUSE)
+                t0 = time.perf_counter()
+                c.epoch(b)
+                dt = time.perf_counter() - t0
+            times[id(c)].append(dt * len(batches) / len(run))
     flops = epoch_flops(wl.sizes, wl.N)
     base = {}
     for c in contenders:
         if isinstance(c, Bpcourse):
             base[(c.dtype, c.threads)] = statistics.median(times[id(c)])
-    default_t = max(args.threads)
-    rows.append(("section", f"{wl.key}: {wl.title}; s/epoch, median of {args.repeats}"))
+    rows.append(("section", f"{wl.key}: {wl.title}; s/epoch, median of {args.repeats}, {n_batches} batches/epoch"))
     for c in contenders:
         s = statistics.median(times[id(c)])
-        thr = c.threads if c.threads is not None else default_t
+        thr = c.threads
         ref = base.get((c.dtype, thr))
         gflops = flops / s / 1e9
         peak = PEAK.get((c.dtype, thr))
-        scores = c.test_scores()
+        with c.using():
+            scores = None if c.partial else c.test_scores()
         acc = loss = None
         if scores is not None:
             scores = np.asarray(scores, dtype=np.float64)
             acc = float(np.mean(scores.argmax(1) == wl.y_test))
             loss = (mse(scores, one_hot(wl.y_test, wl.k, np.float64))[0] if wl.loss == "mse"
                     else softmax_cross_entropy(scores, wl.y_test)[0])
-        note = ""
-        if isinstance(c, Sklearn):
-            note = "a"
-        if isinstance(c, PerExample):
-            note = "b" if c.every_repeat else f"c({per_ex_scale.get(id(c), wl.N)} ex, 1 run)"
+        note = ",".join((["a"] if isinstance(c, Sklearn) else []) + (["b"] if isinstance(c, PerExample) else [])
+                        + ([f"c:{c.partial}/{n_batches}"] if c.partial else []))
         rows.append(("row", c.name, np.dtype(c.dtype).name, thr, f"{s:.4g}",
                      f"{s / ref:.2f}" if ref else "-", f"{gflops:.2f}",
                      f"{100 * gflops / peak:.1f}%" if peak else "-",
@@ -436,7 +439,6 @@ def run_training(wl, args, rows):
 
 
 def bn_torch(x, dy, threads, inner):
-    torch.set_num_threads(threads)
     D = x.shape[1]
     bn = torch.nn.BatchNorm1d(D, dtype=x.dtype)
     bn.train()
@@ -458,21 +460,20 @@ def bn_torch(x, dy, threads, inner):
 def bn_bpcourse(x, dy, threads, inner):
     gamma, beta = np.ones(x.shape[1], x.dtype), np.zeros(x.shape[1], x.dtype)
     fwd = bwd = 0.0
-    with _blas_threads(threads):
-        for _ in range(inner):
-            t0 = time.perf_counter()
-            y, cache = batchnorm_forward(x, gamma, beta)
-            t1 = time.perf_counter()
-            batchnorm_backward(dy, cache)
-            t2 = time.perf_counter()
-            fwd += t1 - t0
-            bwd += t2 - t1
+    for _ in range(inner):
+        t0 = time.perf_counter()
+        y, cache = batchnorm_forward(x, gamma, beta)
+        t1 = time.perf_counter()
+        batchnorm_backward(dy, cache)
+        t2 = time.perf_counter()
+        fwd += t1 - t0
+        bwd += t2 - t1
     return fwd / inner, bwd / inner
 
 
 def run_batchnorm(args, rows):
     shapes = [(60, 100), (256, 512)] if not args.quick else [(60, 100)]
-    inner = 20 if args.quick else 300
+    inner = 5 if args.quick else 300
     for N, D in shapes:
         rows.append(("section", f"W5: batch norm train-mode forward + backward, x ({N}, {D}); "
                                 f"microseconds per call, median of {args.repeats} x {inner} calls"))
@@ -481,20 +482,31 @@ def run_batchnorm(args, rows):
             rng = np.random.default_rng(0)
             x = rng.standard_normal((N, D)).astype(dtype)
             dy = rng.standard_normal((N, D)).astype(dtype)
-            runs = [("bpcourse", t, bn_bpcourse, (x, dy)) for t in args.threads[-1:]]
+            runs = [("bpcourse", t, bn_bpcourse, (x, dy)) for t in args.threads]
             if torch is not None:
                 xt, dyt = torch.from_numpy(x), torch.from_numpy(dy)
                 runs += [("PyTorch BatchNorm1d", t, bn_torch, (xt, dyt)) for t in args.threads]
             res = {i: [] for i in range(len(runs))}
+            def ctx(name, t):
+                if name == "bpcourse":
+                    return _blas_threads(t)
+                torch.set_num_threads(t)
+                return nullcontext()
+
+            for name, t, fn, data in runs:   # warm-up
+                with ctx(name, t):
+                    fn(*data, t, 3)
             for _ in range(args.repeats):
-                for i, (_, t, fn, data) in enumerate(runs):
-                    time.sleep(PAUSE)
-                    res[i].append(fn(*data, t, inner))
+                for i, (name, t, fn, data) in enumerate(runs):
+                    with ctx(name, t):
+                        time.sleep(PAUSE)
+                        res[i].append(fn(*data, t, inner))
             med = {i: (statistics.median(f for f, _ in v), statistics.median(b for _, b in v))
                    for i, v in res.items()}
-            f0, b0 = med[0]
+            base = {t: med[i] for i, (name, t, _, _) in enumerate(runs) if name == "bpcourse"}
             for i, (name, t, _, _) in enumerate(runs):
                 f, b = med[i]
+                f0, b0 = base[t]
                 rows.append(("row", name + " fwd+bwd", dname, t, f"{1e6 * (f + b):.1f}",
                              f"{(f + b) / (f0 + b0):.2f}", "-", "-", "-", "-", ""))
                 rows.append(("row", name + " bwd only", dname, t, f"{1e6 * b:.1f}",
@@ -537,9 +549,14 @@ def main(argv=None):
     p.add_argument("--workloads", default="W1,W2,W3,W4,W5")
     p.add_argument("--repeats", type=int, default=None, help="epochs timed per contender (default 5, quick 1)")
     p.add_argument("--dtypes", default="float64,float32")
+    p.add_argument("--budget", type=float, default=60.0,
+                   help="seconds an epoch may take; slower contenders are timed on part of one epoch")
     p.add_argument("--threads", default=None, help="thread counts for PyTorch and bpcourse (default 1,2)")
     args = p.parse_args(argv)
     args.repeats = args.repeats or (1 if args.quick else 5)
+    if args.quick:
+        global PAUSE
+        PAUSE = 0.01
     args.dtypes = args.dtypes.split(",")
     args.threads = [int(t) for t in args.threads.split(",")] if args.threads else sorted({1, min(2, NCPU)})
     wanted = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
@@ -574,7 +591,7 @@ def main(argv=None):
     print()
     print("time: s/epoch (W1-W4) or microseconds per call (W5). x bpc: contender time / bpcourse time,\n"
           "  same dtype and thread count (> 1: bpcourse is faster). thr: PyTorch set_num_threads, or the\n"
-          "  numpy BLAS thread limit (threadpoolctl) for bpcourse; scikit-learn and the loop use the BLAS default.\n"
+          "  numpy BLAS thread limit (threadpoolctl) for the numpy-based rows (bpcourse, scikit-learn, loop).\n"
           "GFLOP/s counts only the matmuls, 2*N*in*out each: forward 1x, backward 2x (dW and dx) per layer,\n"
           "  1x for the first layer (no contender computes the gradient of the data). %peak: of the GEMM\n"
           "  peak above, same dtype and threads.\n"
@@ -586,8 +603,9 @@ def main(argv=None):
           "a: scikit-learn's MLPClassifier always uses softmax + cross-entropy (and its own loop), also on\n"
           "  the squared-error workloads W2 and W4, so its accuracy there differs; solver='sgd', momentum 0,\n"
           "  alpha 0, shuffle=False, one partial_fit per epoch on the rows in batch order.\n"
-          "b: network.py-style per-example loop (column vectors, float64), every repeat.\n"
-          "c: per-example loop timed once on the first batches of one epoch, scaled to the whole epoch.")
+          "b: network.py-style per-example loop (column vectors, float64, the BLAS limited to 1 thread).\n"
+          f"c:k/n: whole epochs would exceed --budget {args.budget:g} s: timed once on the first k of the\n"
+          "  epoch's n batches and scaled to the whole epoch; no accuracy (it did not train on all batches).")
     return 0
 
 

@@ -7,11 +7,11 @@ repository's files are never touched. Headless Chromium (the system's
 /usr/bin/chromium, driven by Playwright's Python package) opens a notebook,
 waits for the kernel, clears the stored outputs, runs Run > Run All Cells and
 checks what a learner would see: every code cell executed, in order, no error
-output, every progress bar full; lesson 1's slider moves its figure; the first
-exercise's self-checks show passing verdicts. Lesson 1 and exercise 1 do not
-train, so bpcourse.train's tqdm bar is checked (it must reach 100%) in a small
-notebook of the test's own, as is the harness itself (a raising cell must be
-reported). Screenshots are saved in each test's tmp_path.
+output, every progress bar full; lesson 1's slider moves its figure and its
+training cell's tqdm bar (bpcourse.train(..., progress=True)) reaches 100%; the
+first exercise's self-checks show passing verdicts. A small notebook of the
+test's own checks the harness itself (a raising cell must be reported).
+Screenshots are saved in each test's tmp_path.
 
 Without /usr/bin/chromium or the playwright package the tests skip, saying how
 to enable them; with the environment variable CI set they fail instead, so CI
@@ -134,6 +134,10 @@ def run_all_cells(notebook, path, timeout_s=90):
 def test_lesson_1_runs_and_its_slider_moves_the_figure(lab, open_notebook, tmp_path):
     notebook = open_notebook(LESSON_1)
     run_all_cells(notebook, lab.root_dir / LESSON_1)
+    bars = notebook.progress_bars()          # the training cell's tqdm bar (train(..., progress=True))
+    assert len(bars) == 1, f"{LESSON_1}: expected one tqdm progress bar widget, found {bars}"
+    assert "100%" in bars[0]["text"] and bars[0]["width"] == "100%", (
+        f"{LESSON_1}: the training progress bar did not reach 100%: {bars[0]}")
 
     notebook.wait_for_slider()
     handle = notebook.slider_handles().first
@@ -171,28 +175,6 @@ def test_exercise_solution_runs_and_shows_its_self_checks(lab, open_notebook, tm
     shot = notebook.screenshot(tmp_path / "exercise_last_cell.png",
                                scroll_to=notebook.code_cell(len(cells) - 1))
     print(f"screenshot of {relpath} (last cell): {shot}")
-
-
-def test_training_progress_bar_reaches_100_percent(lab, open_notebook, tmp_path):
-    """bpcourse.train(..., progress=True) shows tqdm's widget bar in JupyterLab,
-    and it ends full, at 100 %."""
-    relpath = "harness_check/training.ipynb"
-    write_notebook(lab.root_dir / relpath, [
-        "import numpy as np\nimport bpcourse",
-        "x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)\n"
-        "y = np.array([[0], [1], [1], [0]], dtype=float)\n"
-        "model = bpcourse.mlp([2, 4, 1], seed=0)\n"
-        "hist = bpcourse.train(model, x, y, epochs=300, lr=2.0, progress=True)\n"
-        "print(f'loss after {hist.iterations} updates: {hist.epoch_loss[-1]:.4f}')",
-    ])
-    notebook = open_notebook(relpath)
-    run_all_cells(notebook, lab.root_dir / relpath)
-    bars = notebook.progress_bars()
-    assert len(bars) == 1, f"{relpath}: expected one tqdm progress bar widget, found {bars}"
-    assert "100%" in bars[0]["text"] and "300/300" in bars[0]["text"] and bars[0]["width"] == "100%", (
-        f"{relpath}: the training progress bar did not reach 100%: {bars[0]}")
-    shot = notebook.screenshot(tmp_path / "training.png", scroll_to=notebook.code_cell(1))
-    print(f"\nscreenshot of the training cell: {shot}")
 
 
 def test_the_browser_test_sees_a_failing_cell(lab, open_notebook):

@@ -180,9 +180,10 @@ def test_the_run_succeeds_with_one_row_per_submission(graded):
 
 def test_csv_has_nbgrader_columns_and_one_column_per_function(graded):
     header = list(graded["table"][0])
-    assert header == grader.NBGRADER_COLUMNS + list(FUNCTIONS)
+    assert header == grader.NBGRADER_COLUMNS + list(FUNCTIONS) + ["reasons"]
     row = next(r for r in graded["table"] if r["student_id"] == "correct")
     assert (row["score"], row["max_score"], row["sigmoid"], row["forward"]) == ("4", "4", "1", "2")
+    assert row["reasons"] == ""
 
 
 def test_nbgrader_layout_gives_student_and_timestamp(graded):
@@ -203,6 +204,8 @@ def test_adversarial_submission(graded, name):
     assert row["max_score"] == 4
     table_row = next(r for r in graded["table"] if r["student_id"] == name)
     assert float(table_row["score"]) == score
+    if score < 4:                                    # the CSV says why points were lost
+        assert table_row["reasons"], table_row
     for where, text in reasons.items():
         said = " | ".join(row["notes"]) if where == "notes" else row["functions"][where]["reason"]
         assert text in said, f"{name}: {where}: {said!r} does not say {text!r}"

@@ -31,7 +31,7 @@ def find_notebooks(paths=None, root=ROOT):
 
 def _seconds(timing):
     """Kernel time of one cell from nbclient's timing metadata."""
-    t0 = datetime.fromisoformat(timing["shell.execute_reply.started"].replace("Z", "+00:00"))
+    t0 = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
     t1 = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
     return (t1 - t0).total_seconds()
 
@@ -54,7 +54,7 @@ def run_notebook(path, timeout=120, kernel_name="python3"):
     cell_times = []
     for i, cell in enumerate(nb.cells):
         timing = cell.metadata.pop("execution", None)
-        if timing and "shell.execute_reply" in timing and "shell.execute_reply.started" in timing:
+        if timing and "shell.execute_reply" in timing and "iopub.execute_input" in timing:
             cell_times.append((i, _seconds(timing)))
     nbformat.write(nb, path)
     return total, cell_times

@@ -608,16 +608,24 @@ def _grade_safely(sub, exercises, opts, workdir, worker=None):
     return row
 
 
+def lost_point_reasons(row):
+    """One line for the CSV: what went wrong in the notebook, then why each function lost points."""
+    reasons = [n for n in row.notes if not n.startswith("graded in ")]
+    reasons += [f"{name}: {f['reason']}" for name, f in row.functions.items() if f["points"] < f["max_points"]]
+    return "; ".join(reasons)
+
+
 def write_csv(rows, path, exercises):
-    """nbgrader's grades.csv columns, then one column per graded function."""
+    """nbgrader's grades.csv columns, one column per graded function, then why points were lost."""
     functions = []
     for ex in exercises.values():
         if any(r.exercise == ex.name for r in rows):
             functions += [f.name for f in ex.functions if f.name not in functions]
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(NBGRADER_COLUMNS + functions)
+        w.writerow(NBGRADER_COLUMNS + functions + ["reasons"])
         for r in rows:
             w.writerow([r.assignment, "", r.timestamp, r.student_id, "", "", "", f"{r.score:g}", "0.0",
                         f"{r.score:g}", f"{r.max_score:g}"]
-                       + [f"{r.functions[fn]['points']:g}" if fn in r.functions else "" for fn in functions])
+                       + [f"{r.functions[fn]['points']:g}" if fn in r.functions else "" for fn in functions]
+                       + [lost_point_reasons(r)])

@@ -1,0 +1,119 @@
+#!/usr/bin/env python
+"""Kernel time of every lesson and solution notebook (target: <= 60 s in total).
+
+    python benchmarks/notebook_times.py [PATH ...] [--timeout 300] [--slow-cell 10]
+
+Executes each notebook (default: every notebook in notebooks/ and solutions/) on a
+temporary copy of the repository's notebook folders, so the repository's files are
+never rewritten, and prints the kernel time per notebook, the total, any cell over
+``--slow-cell`` seconds, and whether the total is within the 60 s budget.
+Kernel time is the sum of the cells' execution times (nbclient's timing metadata),
+without the kernel start-up. Run it with OPENBLAS_NUM_THREADS=1 to match CI.
+"""
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import nbformat  # noqa: E402
+from nbclient import NotebookClient  # noqa: E402
+
+from bpcourse.authoring.notebooks import DEFAULT_FOLDERS, find_notebooks  # noqa: E402
+
+BUDGET = 60.0
+
+
+def copy_tree(tmp):
+    """Copy the notebook folders (and exercises/, which lessons link to) into tmp."""
+    for folder in (*DEFAULT_FOLDERS, "exercises"):
+        src = ROOT / folder
+        if src.is_dir():
+            shutil.copytree(src, tmp / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+
+
+def _stamp(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def cell_seconds(timing):
+    """Kernel time of one cell from nbclient's timing metadata: from the moment the kernel
+    took the cell (``iopub.execute_input``; ipykernel does not always send
+    ``shell.execute_reply.started``) to its reply."""
+    start = timing.get("shell.execute_reply.started") or timing.get("iopub.execute_input")
+    if not start or "shell.execute_reply" not in timing:
+        return None
+    return (_stamp(timing["shell.execute_reply"]) - _stamp(start)).total_seconds()
+
+
+def run_copy(path, timeout):
+    """Execute a (temporary) notebook top to bottom in its folder, as
+    bpcourse.authoring.notebooks.run_notebook does, and return [(cell index, seconds)].
+    Nothing is written back: the copy is thrown away."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}}, record_timing=True)
+    client.execute()
+    cells = []
+    for i, cell in enumerate(nb.cells):
+        s = cell_seconds(cell.metadata.get("execution", {}))
+        if s is not None:
+            cells.append((i, s))
+    return cells
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("paths", nargs="*", help="notebooks or folders (default: notebooks/ and solutions/)")
+    p.add_argument("--timeout", type=float, default=300, help="seconds allowed per cell")
+    p.add_argument("--slow-cell", type=float, default=10.0, help="flag cells slower than this (s)")
+    args = p.parse_args(argv)
+
+    originals = find_notebooks(args.paths or None)
+    results, failures = [], []
+    with tempfile.TemporaryDirectory(prefix="bpcourse-nbtimes-") as tmp:
+        tmp = Path(tmp)
+        copy_tree(tmp)
+        for nb in originals:
+            nb = nb.resolve()
+            try:
+                rel = nb.relative_to(ROOT)
+            except ValueError:   # a notebook outside the repository: copy it alone
+                rel = Path("outside") / nb.name
+            copy = tmp / rel
+            if not copy.exists():
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(nb, copy)
+            t0 = time.perf_counter()
+            try:
+                cells = run_copy(copy, args.timeout)
+            except Exception as exc:   # report and go on with the others
+                failures.append((rel, f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:160]}"))
+                continue
+            wall = time.perf_counter() - t0
+            kernel = sum(s for _, s in cells)
+            slow = [(i, s) for i, s in cells if s > args.slow_cell]
+            results.append((rel, kernel, wall, slow))
+            print(f"{str(rel):45s} kernel {kernel:6.2f} s   (wall {wall:5.1f} s)"
+                  + "".join(f"   SLOW cell {i}: {s:.1f} s" for i, s in slow), flush=True)
+
+    total = sum(k for _, k, _, _ in results)
+    print("-" * 72)
+    print(f"{'total kernel time':45s} {total:6.2f} s over {len(results)} notebooks "
+          f"(wall {sum(w for _, _, w, _ in results):.1f} s)")
+    slow = [(rel, i, s) for rel, _, _, cells in results for i, s in cells]
+    print(f"cells over {args.slow_cell:g} s: "
+          + (", ".join(f"{rel} cell {i} ({s:.1f} s)" for rel, i, s in slow) if slow else "none"))
+    print(f"total <= {BUDGET:g} s: {'yes' if total <= BUDGET else 'NO'}")
+    for rel, msg in failures:
+        print(f"FAILED {rel}: {msg}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
