@@ -336,8 +336,10 @@ def judge(check, before, after, expected, obtained=None, error=None):
     return Verdict(False, reason, mistake)
 
 
-def _resolve(dotted):
-    """The package object named ``bpcourse.module.name[.attr]``, or None."""
+def resolve(dotted):
+    """The package object named ``bpcourse.module.name[.attr]``, or None (also for names outside bpcourse)."""
+    if dotted.split(".")[0] != "bpcourse":
+        return None
     parts = dotted.split(".")
     for i in range(len(parts), 0, -1):
         try:
@@ -356,7 +358,7 @@ class _WatchCalls:
     def __init__(self, dotted_names):
         self.codes = {}
         for d in dotted_names:
-            code = getattr(_resolve(d), "__code__", None)
+            code = getattr(resolve(d), "__code__", None)
             if code is not None:
                 self.codes[code] = d
         self.called = []

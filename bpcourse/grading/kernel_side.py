@@ -33,7 +33,10 @@ def _alarm(signum, frame):
 
 
 def _resolve(dotted):
-    """The object named ``bpcourse.module.name[.attr]``, or None."""
+    """The object named ``bpcourse.module.name[.attr]``, or None.
+
+    The same lookup as ``bpcourse.selfcheck.resolve``, repeated on purpose: this source runs
+    inside the learner's kernel, where the learner may have replaced that function."""
     import importlib
     parts = dotted.split(".")
     for i in range(len(parts), 0, -1):

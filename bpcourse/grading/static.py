@@ -1,9 +1,10 @@
 """Reading a submission's code without running it: where each graded function is
 defined, and whether it just hands back the package's own implementation."""
 import ast
-import importlib
 
 from IPython.core.inputtransformer2 import TransformerManager
+
+from ..selfcheck import resolve
 
 _transformer = TransformerManager()
 
@@ -16,25 +17,6 @@ def parse_cell(source):
         return e if isinstance(e, SyntaxError) else SyntaxError(str(e))
     except Exception as e:             # IPython's transformer failing on odd input
         return SyntaxError(str(e))
-
-
-def resolve(dotted):
-    """The object named by ``bpcourse.x.y`` (the package only), or None."""
-    if not dotted.startswith("bpcourse"):
-        return None
-    parts = dotted.split(".")
-    for i in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        try:
-            for p in parts[i:]:
-                obj = getattr(obj, p)
-        except AttributeError:
-            return None
-        return obj
-    return None
 
 
 def _dotted(node, aliases):
