@@ -11,6 +11,7 @@ colour "C<c>" (blue, orange, green, ...).
 """
 import numpy as np
 import matplotlib.pyplot as plt
+from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 from matplotlib.colors import BoundaryNorm, LinearSegmentedColormap, ListedColormap, LogNorm, to_rgba
 
 STYLE = {
@@ -162,7 +163,7 @@ def plot_history(history, ax=None, what=("loss",), x="iterations", logy=False, l
     if "loss" in kinds:
         ax.set_ylabel("loss")
         if logy:
-            ax.set_yscale("log")
+            _log_y(ax)
     if "accuracy" in kinds:
         acc_ax.set_ylabel("accuracy")
     ax.set_xlabel(X_AXES[x])
@@ -186,6 +187,18 @@ def _curve_xy(name, values):
     return np.arange(1, len(ys) + 1), ys
 
 
+def _log_y(ax):
+    """Log scale for y, with limits set from the data: matplotlib's own margins overflow
+    (a RuntimeWarning) when a diverged run reaches ~1e300, so the axis stops at 1e250."""
+    ys = np.concatenate([np.asarray(line.get_ydata(), dtype=float) for line in ax.lines] or [np.ones(1)])
+    ys = ys[np.isfinite(ys) & (ys > 0)]
+    if ys.size:                        # limits first: set_yscale autoscales only while they are unset
+        lo, hi = np.log10(ys.min()), np.log10(ys.max())
+        pad = max(0.05 * (hi - lo), 0.1)                      # decades of margin on each side
+        ax.set_ylim(10 ** max(lo - pad, -250.0), 10 ** min(hi + pad, 250.0))  # ticks overflow near 1e300
+    ax.set_yscale("log")
+
+
 def plot_curves(curves, ax=None, xlabel="iteration", ylabel="loss", logy=False, title=None):
     """Several runs on one Axes, one line per entry of ``curves``.
 
@@ -201,7 +214,7 @@ def plot_curves(curves, ax=None, xlabel="iteration", ylabel="loss", logy=False, 
         xs, ys = _curve_xy(name, values)
         ax.plot(xs, ys, label=str(name))
     if logy:
-        ax.set_yscale("log")
+        _log_y(ax)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title or f"{ylabel} per {xlabel}")
@@ -346,7 +359,11 @@ def plot_loss_surface(loss_fn, w_range, b_range, path=None, ax=None, levels=30, 
         cs = ax.contourf(W, B, Z, levels=lv, norm=LogNorm(lv[0], lv[-1]), cmap="viridis")
     else:
         cs = ax.contourf(W, B, Z, levels=levels, cmap="viridis")
-    ax.figure.colorbar(cs, ax=ax, label="loss")
+    if logz:                           # ticks at powers of ten, not at the (odd) level values
+        ax.figure.colorbar(cs, ax=ax, label="loss", ticks=LogLocator(),
+                           format=LogFormatterSciNotation())
+    else:
+        ax.figure.colorbar(cs, ax=ax, label="loss")
     if path is not None:
         _draw_path(ax, path)
     ax.set_xlim(ws[0], ws[-1])

@@ -185,7 +185,7 @@ def gd_readout(loss_fn, path, lr, steps):
     return f"lr = {lr:.4g}: loss after {steps} steps = {last:.4g} (start {first:.4g}){grew}"
 
 
-def learning_rate_widget(loss_fn, grad_fn, start, lr_values, w_range, b_range, steps=30, lr=None):
+def learning_rate_widget(loss_fn, grad_fn, start, lr_values, w_range, b_range, steps=30, lr=None, logz=False):
     """A log-scale learning-rate slider redrawing the gradient-descent path on a loss surface.
 
     Inputs:
@@ -195,13 +195,14 @@ def learning_rate_widget(loss_fn, grad_fn, start, lr_values, w_range, b_range, s
     - lr_values: (smallest, largest) learning rate of the slider; lr: the starting one
       (default: their geometric mean)
     - w_range, b_range: (lo, hi) of the plotted window; steps: number of GD updates
+    - logz: contour levels evenly spaced in log(L), to show a narrow valley
     Returns the VBox (control "lr"); the readout gives the final loss.
     """
     controls = {"lr": _lr_slider(lr_values, lr, "learning_rate_widget")}
 
     def draw(ax, lr):
         path = gd_path(grad_fn, start, lr, steps)
-        plot_loss_surface(loss_fn, w_range, b_range, path=path, ax=ax,
+        plot_loss_surface(loss_fn, w_range, b_range, path=path, ax=ax, logz=logz,
                           title=f"{steps} steps of gradient descent, lr = {lr:.3g}")
         return gd_readout(loss_fn, path, lr, steps)
 

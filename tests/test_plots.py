@@ -421,3 +421,12 @@ def test_confusion_matrix_from_scores_and_larger_k():
         plots.confusion_matrix(y_true, [0, 1])
     with pytest.raises(ValueError, match=">= 0"):
         plots.confusion_matrix([0, -1], [0, 1])
+
+
+def test_log_axis_of_a_diverged_run_draws_without_overflow_warnings(tmp_path):
+    diverged = np.array([1.0, 10.0, 1e100, 1e250, 1e307, np.inf])
+    ax = plots.plot_curves({"lr = 1000": diverged, "lr = 0.1": np.geomspace(1, 1e-3, 6)}, logy=True)
+    ax.figure.savefig(tmp_path / "curves.png")        # ticks are computed here; warnings are errors
+    lo, hi = ax.get_ylim()
+    assert ax.get_yscale() == "log" and lo < 1e-3 and 1e249 < hi <= 1e250
+    plt.close(ax.figure)

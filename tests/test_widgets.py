@@ -130,6 +130,15 @@ def test_learning_rate_widget_redraws_path_and_final_loss():
     assert "diverged" in box.readout.value
 
 
+def test_learning_rate_widget_log_contours():
+    box = widgets.learning_rate_widget(lambda w, b: bowl(w, b) + 1e-3, bowl_grad, (2.5, -1.0), (1e-3, 1e3),
+                                       (-3, 3), (-2, 2), steps=50, logz=True)
+    colorbar = box.figure.axes[1]
+    assert colorbar.yaxis.get_scale() == "log"
+    box.controls["lr"].value = 0.05
+    assert box.figure.axes[1].yaxis.get_scale() == "log"
+
+
 @pytest.mark.parametrize("lr_values, lr", [((1.0, 0.1), None), ((0.0, 1.0), None), ((0.01, 1.0), 5.0)])
 def test_learning_rate_widget_bad_lr(lr_values, lr):
     with pytest.raises(ValueError, match="learning_rate_widget"):
