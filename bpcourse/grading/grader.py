@@ -36,11 +36,15 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
+# nbformat imports jsonschema, which builds a grammar for IRI checks when the optional
+# rfc3987_syntax is installed: a second at start-up, for a check the grader never makes.
+sys.modules.setdefault("rfc3987_syntax", None)
+
+import nbformat  # noqa: E402
 
 from .. import selfcheck
 from ..authoring import exercises as authoring
-from . import kernel_side, static, transport
+from . import kernel_side, static, transport, zygote
 
 NBGRADER_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
                     "email", "raw_score", "late_submission_penalty", "score", "max_score"]
@@ -242,9 +246,11 @@ class _Worker:
 
     def _start(self):
         self.log = open(self.log_path, "ab")
+        # the kernels' environment (single-threaded BLAS, Agg): the worker forks its kernel
+        # server from itself after importing numpy, which needs it
         self.proc = subprocess.Popen([sys.executable, "-m", "bpcourse.grading.worker", "--serve"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-                                     start_new_session=True)
+                                     start_new_session=True, env={**os.environ, **zygote.KERNEL_ENV})
 
     def run(self, job, job_path):
         """Run one job; returns (status dict, None) or (None, reason)."""
