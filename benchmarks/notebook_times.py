@@ -15,16 +15,12 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import nbformat  # noqa: E402
-from nbclient import NotebookClient  # noqa: E402
-
-from bpcourse.authoring.notebooks import DEFAULT_FOLDERS, find_notebooks  # noqa: E402
+from bpcourse.authoring.notebooks import DEFAULT_FOLDERS, find_notebooks, run_notebook  # noqa: E402
 
 BUDGET = 60.0
 
@@ -35,36 +31,6 @@ def copy_tree(tmp):
         src = ROOT / folder
         if src.is_dir():
             shutil.copytree(src, tmp / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-
-
-def _stamp(text):
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def cell_seconds(timing):
-    """Kernel time of one cell from nbclient's timing metadata: from the moment the kernel
-    took the cell (``iopub.execute_input``; ipykernel does not always send
-    ``shell.execute_reply.started``) to its reply."""
-    start = timing.get("shell.execute_reply.started") or timing.get("iopub.execute_input")
-    if not start or "shell.execute_reply" not in timing:
-        return None
-    return (_stamp(timing["shell.execute_reply"]) - _stamp(start)).total_seconds()
-
-
-def run_copy(path, timeout):
-    """Execute a (temporary) notebook top to bottom in its folder, as
-    bpcourse.authoring.notebooks.run_notebook does, and return [(cell index, seconds)].
-    Nothing is written back: the copy is thrown away."""
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}}, record_timing=True)
-    client.execute()
-    cells = []
-    for i, cell in enumerate(nb.cells):
-        s = cell_seconds(cell.metadata.get("execution", {}))
-        if s is not None:
-            cells.append((i, s))
-    return cells
 
 
 def main(argv=None):
@@ -91,7 +57,7 @@ def main(argv=None):
                 shutil.copy(nb, copy)
             t0 = time.perf_counter()
             try:
-                cells = run_copy(copy, args.timeout)
+                _, cells = run_notebook(copy, timeout=args.timeout)   # rewrites the copy only
             except Exception as exc:   # report and go on with the others
                 failures.append((rel, f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:160]}"))
                 continue
@@ -99,7 +65,9 @@ def main(argv=None):
             kernel = sum(s for _, s in cells)
             slow = [(i, s) for i, s in cells if s > args.slow_cell]
             results.append((rel, kernel, wall, slow))
-            print(f"{str(rel):45s} kernel {kernel:6.2f} s   (wall {wall:5.1f} s)"
+            top = max(cells, key=lambda c: c[1], default=(None, 0.0))
+            print(f"{str(rel):45s} kernel {kernel:6.2f} s   (wall {wall:5.1f} s)   "
+                  f"slowest: cell {top[0]} {top[1]:.2f} s"
                   + "".join(f"   SLOW cell {i}: {s:.1f} s" for i, s in slow), flush=True)
 
     total = sum(k for _, k, _, _ in results)

@@ -2,6 +2,7 @@
 """bpcourse against PyTorch CPU, scikit-learn and a per-example loop, as ratios.
 
     python benchmarks/run.py [--quick] [--workloads W1,W3] [--repeats N]
+                             [--dtypes float64,float32] [--threads 1,2] [--budget 60]
 
 Needs the bench extra (``pip install -e ".[bench]"``: torch==2.13.0, scikit-learn,
 threadpoolctl). Prints one table; every contender trains from the same initial
@@ -16,8 +17,10 @@ Workloads
 - W5: batch-norm forward + backward, (N, D) = (60, 100) and (256, 512)
 
 Timing: each repeat runs one epoch of every contender in turn (interleaved, same
-process); the table gives the median over repeats. The machine is shared and
-noisy: read the ratios, not the absolute seconds.
+process); the table gives the median over repeats. Ratios compare the same dtype and
+the same thread count. On a shared or loaded machine the 2-thread rows mostly measure
+the contention (a BLAS/OpenMP thread that waits for a busy core): trust the 1-thread
+ratios first. Nothing here changes OPENBLAS_CORETYPE or the BLAS build.
 """
 import argparse
 import os
@@ -163,8 +166,7 @@ class Bpcourse(Contender):
     def __init__(self, wl, dtype, threads):
         self.name, self.dtype, self.threads = "bpcourse", dtype, threads
         self.model = wl.make_model(dtype)
-        self.x, self.t = wl.x_train.astype(dtype), wl.targets(dtype)
-        self.x_test, self.y_test = wl.x_test.astype(dtype), wl.y_test
+        (self.x, self.x_test), self.t, self.y_test = wl.data(dtype), wl.targets(dtype), wl.y_test
         self.opt = SGD(wl.lr)
         self.params = self.model.params()
 
@@ -200,10 +202,9 @@ class Torch(Contender):
         self.net = torch.nn.Sequential(*layers)
         self.opt = torch.optim.SGD(self.net.parameters(), lr=wl.lr, momentum=0.0)
         self.mse = wl.loss == "mse"
-        self.x = torch.from_numpy(wl.x_train.astype(dtype))
-        t = wl.targets(dtype)
-        self.t = torch.from_numpy(t)
-        self.x_test, self.y_test = torch.from_numpy(wl.x_test.astype(dtype)), wl.y_test
+        x, x_test = wl.data(dtype)
+        self.x, self.t = torch.from_numpy(x), torch.from_numpy(wl.targets(dtype))
+        self.x_test, self.y_test = torch.from_numpy(x_test), wl.y_test
 
     def prepare(self, batches):
         return [torch.from_numpy(idx) for idx in batches]
@@ -241,7 +242,7 @@ class Sklearn(Contender):
                                  solver="sgd", alpha=0.0, batch_size=wl.batch_size,
                                  learning_rate="constant", learning_rate_init=wl.lr, momentum=0.0,
                                  nesterovs_momentum=False, shuffle=False, max_iter=1, random_state=0)
-        x = wl.x_train.astype(dtype)
+        x, self.x_test = wl.data(dtype)
         self.x, self.y = x, wl.y_train
         self.mse = wl.loss == "mse"
         self.clf.partial_fit(x[:wl.batch_size], self.y[:wl.batch_size], classes=np.arange(wl.k))  # builds it
@@ -249,7 +250,7 @@ class Sklearn(Contender):
         dense = [layer for layer in model.layers if layer.kind == "dense"]
         self.clf.coefs_ = [np.ascontiguousarray(d.params["W"].T) for d in dense]
         self.clf.intercepts_ = [d.params["b"].copy() for d in dense]
-        self.x_test, self.y_test = wl.x_test.astype(dtype), wl.y_test
+        self.y_test = wl.y_test
 
     def prepare(self, batches):
         return np.concatenate(batches)
@@ -273,9 +274,8 @@ class PerExample(Contender):
         self.W = [d.params["W"].copy() for d in dense]
         self.b = [d.params["b"].reshape(-1, 1).copy() for d in dense]
         self.lr, self.mse = wl.lr, wl.loss == "mse"
-        self.x, self.t = wl.x_train.astype(dtype), wl.targets(dtype)
+        (self.x, self.x_test), self.y_test = wl.data(dtype), wl.y_test
         self.Y = wl.onehot(dtype)
-        self.x_test, self.y_test = wl.x_test.astype(dtype), wl.y_test
 
     def backprop(self, x, y):
         acts, a = [x], x
@@ -328,6 +328,14 @@ class Workload:
         self.sizes, self.loss, self.batch_size, self.lr = sizes, loss, batch_size, lr
         self.k = sizes[-1]
         self.N = len(self.x_train)
+        self._cast = {}
+
+    def data(self, dtype):
+        """(x_train, x_test) in dtype, one shared copy per dtype (W3's x is 376 MB in float64)."""
+        key = np.dtype(dtype).name
+        if key not in self._cast:
+            self._cast[key] = (self.x_train.astype(dtype, copy=False), self.x_test.astype(dtype, copy=False))
+        return self._cast[key]
 
     def make_model(self, dtype):
         if self.loss == "mse":
@@ -520,10 +528,11 @@ def blas_description():
     if threadpool_info is None:
         return ["threadpoolctl not installed: BLAS unknown"]
     out = []
-    for lib in threadpool_info():
-        out.append(f"{lib.get('user_api')}: {lib.get('internal_api')} {lib.get('version')} "
-                   f"({lib.get('architecture', '-')}), {lib.get('num_threads')} threads, "
-                   f"{Path(lib.get('filepath', '')).name}")
+    for lib in sorted(threadpool_info(), key=lambda lib: "numpy" not in lib.get("filepath", "")):
+        path = Path(lib.get("filepath", ""))
+        owner = next((o for o in ("numpy", "torch", "scipy", "sklearn", "scikit_learn") if o in str(path)), "?")
+        out.append(f"{lib.get('user_api')} of {owner}: {lib.get('internal_api')} {lib.get('version') or ''} "
+                   f"({lib.get('architecture', '-')}), {lib.get('num_threads')} threads, {path.name}")
     return out
 
 
@@ -587,7 +596,8 @@ def main(argv=None):
         else:
             p.error(f"unknown workload {key!r}")
     print()
-    print_table(rows, ["contender", "dtype", "thr", "time", "x bpc", "GFLOP/s", "%peak", "test acc", "test loss", "note"])
+    print_table(rows, ["contender", "dtype", "thr", "time", "x bpc", "GFLOP/s", "%peak",
+                       "test acc", "test loss", "note"])
     print()
     print("time: s/epoch (W1-W4) or microseconds per call (W5). x bpc: contender time / bpcourse time,\n"
           "  same dtype and thread count (> 1: bpcourse is faster). thr: PyTorch set_num_threads, or the\n"

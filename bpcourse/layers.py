@@ -56,11 +56,12 @@ def sigmoid_forward(z):
     if z.ndim == 0:
         a = sigmoid(z)
         return a, a
-    a = np.negative(z)                       # -z
-    np.minimum(a, _exp_limit(a.dtype), out=a)  # keeps e^(-z) finite, as activations.sigmoid's clip
-    np.exp(a, out=a)                         # e^(-z)
-    a += 1.0                                 # 1 + e^(-z)
-    np.divide(1.0, a, out=a)                 # 1 / (1 + e^(-z))
+    limit = _exp_limit(z.dtype)
+    a = np.clip(z, -limit, limit)      # keeps e^(-z) finite (see activations.sigmoid)
+    np.negative(a, out=a)              # -z
+    np.exp(a, out=a)                   # e^(-z)
+    a += 1.0                           # 1 + e^(-z)
+    np.divide(1.0, a, out=a)           # 1 / (1 + e^(-z))
     return a, a
 
 
@@ -108,10 +109,13 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
     """
     mu = x.mean(axis=0)
     xc = x - mu
-    var = (xc * xc).mean(axis=0)
+    xc2 = xc * xc
+    var = xc2.mean(axis=0)
     inv_std = 1.0 / np.sqrt(var + eps)
     x_hat = xc * inv_std
-    return gamma * x_hat + beta, (x_hat, inv_std, gamma, xc, mu, var, eps)
+    y = np.multiply(gamma, x_hat, out=xc2)     # y = gamma * x_hat + beta, in the xc^2 array
+    y += beta                                  # (one big allocation fewer: same numbers, faster)
+    return y, (x_hat, inv_std, gamma, xc, mu, var, eps)
 
 
 def batchnorm_backward(dy, cache):
@@ -120,9 +124,12 @@ def batchnorm_backward(dy, cache):
         dbeta  = sum_n dy_n              dgamma = sum_n dy_n * x_hat_n
         dx_hat = dy * gamma
         dx = inv_std / N * (N dx_hat - sum_n dx_hat_n - x_hat * sum_n (dx_hat_n * x_hat_n))
+           = gamma * inv_std / N * (N dy - dbeta - x_hat * dgamma)
 
     The two sums are the paths through mu and var: every x_n moves the batch
-    statistics, and so every other output of its column.
+    statistics, and so every other output of its column. The second line is the
+    first with sum_n dx_hat_n = gamma dbeta and sum_n dx_hat_n x_hat_n = gamma dgamma;
+    it is the one computed (fewer passes over the (N, D) arrays).
 
     Inputs: dy (N, D); cache from batchnorm_forward.
     Returns: dx (N, D), dgamma (D,), dbeta (D,).
@@ -131,8 +138,10 @@ def batchnorm_backward(dy, cache):
     N = dy.shape[0]
     dbeta = dy.sum(axis=0)
     dgamma = (dy * x_hat).sum(axis=0)
-    dx_hat = dy * gamma
-    dx = (inv_std / N) * (N * dx_hat - dx_hat.sum(axis=0) - x_hat * (dx_hat * x_hat).sum(axis=0))
+    scale = gamma * inv_std / N                  # (D,)
+    dx = dy * (N * scale)                        # scale * N dy
+    dx -= x_hat * (scale * dgamma)               #   - scale * x_hat dgamma
+    dx -= scale * dbeta                          #   - scale * dbeta
     return dx, dgamma, dbeta
 
 

@@ -7,7 +7,6 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
 from bpcourse import activations as act
-from bpcourse.gradcheck import rel_error
 
 finite = st.floats(-20, 20, allow_nan=False)
 

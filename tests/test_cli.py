@@ -36,12 +36,14 @@ def test_notebooks_run_executes_in_place_and_times_each_cell(tmp_path, capsys):
     import nbformat
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time; time.sleep(0.3)"),
-                                         nbformat.v4.new_code_cell("print(6 * 7)")])
+                                         nbformat.v4.new_code_cell("print(6 * 7)"),
+                                         nbformat.v4.new_code_cell("import ipywidgets\nipywidgets.IntSlider()")])
     path = tmp_path / "lesson.ipynb"
     nbformat.write(nb, path)
     assert cli.main(["notebooks", "run", str(path), "--slow", "0.2"]) == 0
     saved = nbformat.read(path, as_version=4)
     assert saved.cells[1].outputs[0]["text"] == "42\n"
     assert "execution" not in saved.cells[0].metadata          # timing noise is not stored
+    assert "widgets" not in saved.metadata
     out = capsys.readouterr()
     assert "cell 0" in out.out + out.err                        # the slow cell is flagged, by index

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from bpcourse import network
-from bpcourse.gradcheck import numerical_gradient, rel_error
+from bpcourse.gradcheck import numerical_gradient
 from helpers import assert_gradients_agree
 from bpcourse.model import three_layer_model
 

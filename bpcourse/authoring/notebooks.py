@@ -41,7 +41,8 @@ def run_notebook(path, timeout=120, kernel_name="python3"):
 
     Cells tagged ``raises-exception`` may raise; any other error stops the run
     and names the cell. Timing metadata is measured, then removed before
-    saving so stored notebooks differ only when their content does.
+    saving, and so is the widget state, so stored notebooks differ only when
+    their content does.
     Returns (total seconds, [(cell index, kernel seconds), ...]).
     """
     path = Path(path)
@@ -56,5 +57,8 @@ def run_notebook(path, timeout=120, kernel_name="python3"):
         timing = cell.metadata.pop("execution", None)
         if timing and "shell.execute_reply" in timing and "iopub.execute_input" in timing:
             cell_times.append((i, _seconds(timing)))
+    # widget state gets new random model ids on every run: noise in every diff, and nothing
+    # a reader needs (a widget is live only with a kernel); nbstripout drops it as well
+    nb.metadata.pop("widgets", None)
     nbformat.write(nb, path)
     return total, cell_times

@@ -172,7 +172,7 @@ def download_file(name, folder):
         except (OSError, http.client.HTTPException, ValueError) as err:  # URLError, timeouts, bad checksums
             failures.append(f"  {url}: {err}")
     raise DownloadError(f"could not download {name} into {folder}:\n" + "\n".join(failures) +
-                        f"\nCheck the internet connection, or download the four MNIST files by hand "
+                        "\nCheck the internet connection, or download the four MNIST files by hand "
                         "into a folder and call load_mnist(path=that_folder).")
 
 
