@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bpcourse.activations import sigmoid  # noqa: E402
 from bpcourse.batching import batch_indices  # noqa: E402
-from bpcourse.data import load_digits, train_test_split  # noqa: E402
+from bpcourse.data import load_digits, one_hot, train_test_split  # noqa: E402
 from bpcourse.layers import batchnorm_backward, batchnorm_forward  # noqa: E402
 from bpcourse.losses import mse, softmax_cross_entropy  # noqa: E402
 from bpcourse.model import mlp  # noqa: E402
@@ -67,12 +67,6 @@ PAUSE = 0.15
 
 
 # ------------------------------------------------------------------ data
-
-def one_hot(y, k, dtype):
-    Y = np.zeros((len(y), k), dtype=dtype)
-    Y[np.arange(len(y)), y] = 1.0
-    return Y
-
 
 def digits_data():
     x, y = load_digits()
@@ -344,7 +338,7 @@ class Workload:
                    seed=0, dtype=dtype)
 
     def onehot(self, dtype):
-        return one_hot(self.y_train, self.k, dtype)
+        return one_hot(self.y_train, self.k).astype(dtype)
 
     def targets(self, dtype):
         """One-hot rows for squared error, integer labels for cross-entropy."""
@@ -435,7 +429,7 @@ def run_training(wl, args, rows):
         if scores is not None:
             scores = np.asarray(scores, dtype=np.float64)
             acc = float(np.mean(scores.argmax(1) == wl.y_test))
-            loss = (mse(scores, one_hot(wl.y_test, wl.k, np.float64))[0] if wl.loss == "mse"
+            loss = (mse(scores, one_hot(wl.y_test, wl.k))[0] if wl.loss == "mse"
                     else softmax_cross_entropy(scores, wl.y_test)[0])
         note = ",".join((["a"] if isinstance(c, Sklearn) else []) + (["b"] if isinstance(c, PerExample) else [])
                         + ([f"c:{c.partial}/{n_batches}"] if c.partial else []))

@@ -36,11 +36,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# nbformat imports jsonschema, which builds a grammar for IRI checks when the optional
-# rfc3987_syntax is installed: a second at start-up, for a check the grader never makes.
-sys.modules.setdefault("rfc3987_syntax", None)
-
-import nbformat  # noqa: E402
+import nbformat
 
 from .. import selfcheck
 from ..authoring import exercises as authoring

@@ -30,15 +30,11 @@ import subprocess
 import sys
 import time
 
-# nbformat imports jsonschema, which builds a grammar for IRI checks when the optional
-# rfc3987_syntax is installed: a second per worker, for a check the worker never makes.
-sys.modules.setdefault("rfc3987_syntax", None)
-
-import nbformat  # noqa: E402
+import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from . import zygote  # noqa: E402
+from . import zygote
 
 MAX_ATTEMPTS = 4
 
