@@ -16,6 +16,10 @@ Workloads
 - W4: the W3 data, 784-30-10, sigmoid output, squared error, B=10, lr 3.0
 - W5: batch-norm forward + backward, (N, D) = (60, 100) and (256, 512)
 
+Besides the contenders, each of W1-W4 has a "matmuls alone" row: only the matrix products of
+bpcourse's training step, into preallocated outputs. It is the ceiling for any numpy trainer
+with this BLAS at these shapes, and shows how much of the GEMM peak those shapes allow at all.
+
 Timing: each repeat runs one epoch of every contender in turn (interleaved, same
 process); the table gives the median over repeats. Ratios compare the same dtype and
 the same thread count. On a shared or loaded machine the 2-thread rows mostly measure
@@ -313,6 +317,37 @@ class PerExample(Contender):
         return a.T
 
 
+class MatmulsOnly(Contender):
+    """A ceiling, not a contender: only the matrix products of bpcourse's step (forward x @ W.T,
+    backward dz.T @ a and dz @ W) plus the gather of the batch, into preallocated outputs, on
+    fixed weights. No activation, loss or update: what a numpy trainer at these shapes and
+    with this BLAS cannot beat."""
+
+    def __init__(self, wl, dtype, threads):
+        self.name, self.dtype, self.threads = "matmuls alone", dtype, threads
+        self.W = [d.params["W"] for d in wl.make_model(dtype).layers if d.kind == "dense"]
+        self.x = wl.data(dtype)[0]
+        B = wl.batch_size
+        sizes = [self.W[0].shape[1]] + [W.shape[0] for W in self.W]
+        self.a = [np.empty((B, n), dtype) for n in sizes]        # a[0] = x batch, a[i + 1] = layer i's output
+        self.d = [np.empty((B, n), dtype) for n in sizes[1:]]    # d[i] = dL/d(layer i's output)
+        self.dW = [np.empty_like(W) for W in self.W]
+
+    def epoch(self, batches):
+        W, a, d, dW, x = self.W, self.a, self.d, self.dW, self.x
+        for idx in batches:
+            if len(idx) != len(a[0]):      # a short last batch: skipped (one of hundreds)
+                continue
+            np.take(x, idx, axis=0, out=a[0])
+            for i in range(len(W)):
+                np.matmul(a[i], W[i].T, out=a[i + 1])
+            d[-1][...] = a[-1]
+            for i in range(len(W) - 1, -1, -1):
+                np.matmul(d[i].T, a[i], out=dW[i])
+                if i > 0:
+                    np.matmul(d[i], W[i], out=d[i - 1])
+
+
 # ------------------------------------------------------------ workloads
 
 class Workload:
@@ -378,6 +413,8 @@ def contenders_for(wl, quick, args):
                 cs.append(Torch(wl, dtype, t))
         if sklearn is not None:
             cs.append(Sklearn(wl, dtype, min(args.threads)))
+        for t in args.threads:
+            cs.append(MatmulsOnly(wl, dtype, t))
     cs.append(PerExample(wl, np.float64, min(args.threads)))
     return cs
 
@@ -432,6 +469,7 @@ def run_training(wl, args, rows):
             loss = (mse(scores, one_hot(wl.y_test, wl.k))[0] if wl.loss == "mse"
                     else softmax_cross_entropy(scores, wl.y_test)[0])
         note = ",".join((["a"] if isinstance(c, Sklearn) else []) + (["b"] if isinstance(c, PerExample) else [])
+                        + (["d"] if isinstance(c, MatmulsOnly) else [])
                         + ([f"c:{c.partial}/{n_batches}"] if c.partial else []))
         rows.append(("row", c.name, np.dtype(c.dtype).name, thr, f"{s:.4g}",
                      f"{s / ref:.2f}" if ref else "-", f"{gflops:.2f}",
@@ -609,7 +647,10 @@ def main(argv=None):
           "  alpha 0, shuffle=False, one partial_fit per epoch on the rows in batch order.\n"
           "b: network.py-style per-example loop (column vectors, float64, the BLAS limited to 1 thread).\n"
           f"c:k/n: whole epochs would exceed --budget {args.budget:g} s: timed once on the first k of the\n"
-          "  epoch's n batches and scaled to the whole epoch; no accuracy (it did not train on all batches).")
+          "  epoch's n batches and scaled to the whole epoch; no accuracy (it did not train on all batches).\n"
+          "d: not a trainer but a ceiling: only the matmuls of bpcourse's step (and the gather of each batch),\n"
+          "  into preallocated outputs, with no activation, loss or update; x bpc < 1. No numpy trainer with\n"
+          "  this BLAS gets past its GFLOP/s at these matrix shapes, however big the GEMM peak above.")
     return 0
 
 

@@ -105,17 +105,17 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
         y = gamma * x_hat + beta
 
     Inputs: x (N, D); gamma, beta (D,); eps > 0.
-    Returns: y (N, D), cache = (x_hat, inv_std, gamma, x - mu, mu, var, eps) for the backward pass.
+    Returns: y (N, D), cache = (x, x_hat, mu, var, inv_std, gamma, eps) for the backward pass.
     """
+    N = x.shape[0]
     mu = x.mean(axis=0)
     xc = x - mu
-    xc2 = xc * xc
-    var = xc2.mean(axis=0)
+    var = np.einsum("nd,nd->d", xc, xc) / N     # 1/N sum_n xc_n^2, without an (N, D) temporary
     inv_std = 1.0 / np.sqrt(var + eps)
-    x_hat = xc * inv_std
-    y = np.multiply(gamma, x_hat, out=xc2)     # y = gamma * x_hat + beta, in the xc^2 array
-    y += beta                                  # (one big allocation fewer: same numbers, faster)
-    return y, (x_hat, inv_std, gamma, xc, mu, var, eps)
+    x_hat = np.multiply(xc, inv_std, out=xc)     # in place: xc is not needed again
+    y = gamma * x_hat
+    y += beta
+    return y, (x, x_hat, mu, var, inv_std, gamma, eps)
 
 
 def batchnorm_backward(dy, cache):
@@ -124,24 +124,25 @@ def batchnorm_backward(dy, cache):
         dbeta  = sum_n dy_n              dgamma = sum_n dy_n * x_hat_n
         dx_hat = dy * gamma
         dx = inv_std / N * (N dx_hat - sum_n dx_hat_n - x_hat * sum_n (dx_hat_n * x_hat_n))
-           = gamma * inv_std / N * (N dy - dbeta - x_hat * dgamma)
+           = gamma * inv_std * (dy - dbeta / N - x_hat * dgamma / N)
 
     The two sums are the paths through mu and var: every x_n moves the batch
     statistics, and so every other output of its column. The second line is the
     first with sum_n dx_hat_n = gamma dbeta and sum_n dx_hat_n x_hat_n = gamma dgamma;
-    it is the one computed (fewer passes over the (N, D) arrays).
+    it is the one computed: dbeta / N and dgamma / N are the batch means of dy and
+    dy * x_hat, and dx takes four passes over (N, D) arrays, all in one new array.
 
     Inputs: dy (N, D); cache from batchnorm_forward.
     Returns: dx (N, D), dgamma (D,), dbeta (D,).
     """
-    x_hat, inv_std, gamma, _, _, _, _ = cache
+    _, x_hat, _, _, inv_std, gamma, _ = cache
     N = dy.shape[0]
     dbeta = dy.sum(axis=0)
-    dgamma = (dy * x_hat).sum(axis=0)
-    scale = gamma * inv_std / N                  # (D,)
-    dx = dy * (N * scale)                        # scale * N dy
-    dx -= x_hat * (scale * dgamma)               #   - scale * x_hat dgamma
-    dx -= scale * dbeta                          #   - scale * dbeta
+    dgamma = np.einsum("nd,nd->d", dy, x_hat)   # sum_n dy_n * x_hat_n, without an (N, D) temporary
+    dx = x_hat * (dgamma / N)                   #             x_hat * dgamma / N
+    dx += dbeta / N                             #  dbeta / N + x_hat * dgamma / N
+    np.subtract(dy, dx, out=dx)                 #  dy - dbeta / N - x_hat * dgamma / N
+    dx *= gamma * inv_std
     return dx, dgamma, dbeta
 
 
@@ -155,8 +156,9 @@ def batchnorm_backward_graph(dy, cache):
     Inputs: dy (N, D); cache from batchnorm_forward.
     Returns: dx (N, D), dgamma (D,), dbeta (D,).
     """
-    x_hat, inv_std, gamma, xc, _, var, eps = cache
+    x, x_hat, mu, var, inv_std, gamma, eps = cache
     N = dy.shape[0]
+    xc = x - mu                                 # the forward node, recomputed (the cache keeps x)
     dbeta = dy.sum(axis=0)                      # y = ... + beta
     dgamma = (dy * x_hat).sum(axis=0)           # y = gamma * x_hat + ...
     dx_hat = dy * gamma
@@ -319,7 +321,7 @@ class BatchNorm(Layer):
                                                    self.buffers["running_var"], self.eps)
             return y
         y, self.cache = batchnorm_forward(x, gamma, beta, self.eps)
-        mu, var = self.cache[4], self.cache[5]
+        _, _, mu, var, *_ = self.cache
         N = x.shape[0]
         unbiased = var * (N / (N - 1)) if N > 1 else var
         m = self.momentum

@@ -31,11 +31,11 @@ def test_benchmark_quick_prints_the_full_table():
     rows = [line for line in lines[header + 2:] if line and not line.startswith(("W", " ")) and "  " in line]
     names = {}
     for line in rows:
-        if line.startswith(("time:", "GFLOP", "test acc", "a:", "b:", "c:")):
+        if line.startswith(("time:", "GFLOP", "test acc", "a:", "b:", "c:", "d:")):
             break
         cells = line.split()
         contender = " ".join(c for c in cells if not c.replace(".", "").replace("-", "").isdigit()
-                             and c not in ("float64", "float32", "-", "a", "b") and not c.endswith("%"))
+                             and c not in ("float64", "float32", "-", "a", "b", "d") and not c.endswith("%"))
         names[contender] = names.get(contender, 0) + 1
         # columns from the right: ..., dtype, thr, time, x bpc, GFLOP/s, %peak, test acc, test loss, [note]
         dtype_at = next(i for i, c in enumerate(cells) if c in ("float64", "float32"))
@@ -46,6 +46,8 @@ def test_benchmark_quick_prints_the_full_table():
     # 4 training workloads x (bpcourse, PyTorch, scikit-learn) x 2 dtypes + 1 loop each
     assert names["bpcourse"] == 8
     assert names["per-example loop"] == 4
+    # the matmuls-alone ceiling: 4 workloads x 2 dtypes
+    assert names["matmuls alone"] == 8
     # W5: one (60, 100) shape in --quick, 2 dtypes, fwd+bwd and bwd-only rows
     assert names["bpcourse fwd+bwd"] == names["bpcourse bwd only"] == 2
     if "torch" not in MISSING:
