@@ -649,8 +649,8 @@ def main(argv=None):
           f"c:k/n: whole epochs would exceed --budget {args.budget:g} s: timed once on the first k of the\n"
           "  epoch's n batches and scaled to the whole epoch; no accuracy (it did not train on all batches).\n"
           "d: not a trainer but a ceiling: only the matmuls of bpcourse's step (and the gather of each batch),\n"
-          "  into preallocated outputs, with no activation, loss or update; x bpc < 1. No numpy trainer with\n"
-          "  this BLAS gets past its GFLOP/s at these matrix shapes, however big the GEMM peak above.")
+          "  into preallocated outputs, with no activation, loss or update. Its x bpc is the share of bpcourse's\n"
+          "  time that the matmuls take; no numpy trainer with this BLAS gets past its GFLOP/s at these shapes.")
     return 0
 
 

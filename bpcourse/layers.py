@@ -110,9 +110,9 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
     N = x.shape[0]
     mu = x.mean(axis=0)
     xc = x - mu
-    var = np.einsum("nd,nd->d", xc, xc) / N     # 1/N sum_n xc_n^2, without an (N, D) temporary
+    var = np.einsum("nd,nd->d", xc, xc) / N    # 1/N sum_n xc_n^2, without an (N, D) temporary
     inv_std = 1.0 / np.sqrt(var + eps)
-    x_hat = np.multiply(xc, inv_std, out=xc)     # in place: xc is not needed again
+    x_hat = np.multiply(xc, inv_std, out=xc)   # in place: xc is not needed again
     y = gamma * x_hat
     y += beta
     return y, (x, x_hat, mu, var, inv_std, gamma, eps)
