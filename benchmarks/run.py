@@ -21,10 +21,12 @@ bpcourse's training step, into preallocated outputs. It is the ceiling for any n
 with this BLAS at these shapes, and shows how much of the GEMM peak those shapes allow at all.
 
 Timing: each repeat runs one epoch of every contender in turn (interleaved, same
-process); the table gives the median over repeats. Ratios compare the same dtype and
-the same thread count. On a shared or loaded machine the 2-thread rows mostly measure
-the contention (a BLAS/OpenMP thread that waits for a busy core): trust the 1-thread
-ratios first. Nothing here changes OPENBLAS_CORETYPE or the BLAS build.
+process); the table gives the median time over repeats, and each ratio to bpcourse is
+taken within a repeat (the median of those, and their range), so a change of load
+between repeats cancels out. Ratios compare the same dtype and the same thread count.
+On a shared or loaded machine the 2-thread rows mostly measure the contention (a
+BLAS/OpenMP thread that waits for a busy core): trust the 1-thread ratios first.
+Nothing here changes OPENBLAS_CORETYPE or the BLAS build.
 """
 import argparse
 import os
@@ -419,6 +421,20 @@ def contenders_for(wl, quick, args):
     return cs
 
 
+def paired_ratio(times, base):
+    """The contender's time over bpcourse's, repeat by repeat (both ran in the same repeat, one
+    after the other, so a change of the machine's load between repeats cancels out): the median
+    and the range of those ratios, as table cells. A contender timed in fewer repeats (c:k/n) is
+    paired with bpcourse's first ones."""
+    if not base:
+        return "-", "-"
+    if times is base:
+        return "1.00", "-"
+    ratios = [t / b for t, b in zip(times, base)]
+    spread = f"{min(ratios):.2f}-{max(ratios):.2f}" if len(ratios) > 1 else "-"
+    return f"{statistics.median(ratios):.2f}", spread
+
+
 def run_training(wl, args, rows):
     contenders = contenders_for(wl, args.quick, args)
     rng = np.random.default_rng(1234)
@@ -449,15 +465,12 @@ def run_training(wl, args, rows):
                 dt = time.perf_counter() - t0
             times[id(c)].append(dt * len(batches) / len(run))
     flops = epoch_flops(wl.sizes, wl.N)
-    base = {}
-    for c in contenders:
-        if isinstance(c, Bpcourse):
-            base[(c.dtype, c.threads)] = statistics.median(times[id(c)])
+    base = {(c.dtype, c.threads): times[id(c)] for c in contenders if isinstance(c, Bpcourse)}
     rows.append(("section", f"{wl.key}: {wl.title}; s/epoch, median of {args.repeats}, {n_batches} batches/epoch"))
     for c in contenders:
         s = statistics.median(times[id(c)])
         thr = c.threads
-        ref = base.get((c.dtype, thr))
+        ratio, spread = paired_ratio(times[id(c)], base.get((c.dtype, thr)))
         gflops = flops / s / 1e9
         peak = PEAK.get((c.dtype, thr))
         with c.using():
@@ -471,8 +484,7 @@ def run_training(wl, args, rows):
         note = ",".join((["a"] if isinstance(c, Sklearn) else []) + (["b"] if isinstance(c, PerExample) else [])
                         + (["d"] if isinstance(c, MatmulsOnly) else [])
                         + ([f"c:{c.partial}/{n_batches}"] if c.partial else []))
-        rows.append(("row", c.name, np.dtype(c.dtype).name, thr, f"{s:.4g}",
-                     f"{s / ref:.2f}" if ref else "-", f"{gflops:.2f}",
+        rows.append(("row", c.name, np.dtype(c.dtype).name, thr, f"{s:.4g}", ratio, spread, f"{gflops:.2f}",
                      f"{100 * gflops / peak:.1f}%" if peak else "-",
                      f"{acc:.3f}" if acc is not None else "-",
                      f"{loss:.5f}" if loss is not None else "-", note))
@@ -541,19 +553,29 @@ def run_batchnorm(args, rows):
                     with ctx(name, t):
                         time.sleep(PAUSE)
                         res[i].append(fn(*data, t, inner))
-            med = {i: (statistics.median(f for f, _ in v), statistics.median(b for _, b in v))
-                   for i, v in res.items()}
-            base = {t: med[i] for i, (name, t, _, _) in enumerate(runs) if name == "bpcourse"}
+            both = {i: [f + b for f, b in v] for i, v in res.items()}
+            bwd = {i: [b for _, b in v] for i, v in res.items()}
+            base = {t: i for i, (name, t, _, _) in enumerate(runs) if name == "bpcourse"}
             for i, (name, t, _, _) in enumerate(runs):
-                f, b = med[i]
-                f0, b0 = base[t]
-                rows.append(("row", name + " fwd+bwd", dname, t, f"{1e6 * (f + b):.1f}",
-                             f"{(f + b) / (f0 + b0):.2f}", "-", "-", "-", "-", ""))
-                rows.append(("row", name + " bwd only", dname, t, f"{1e6 * b:.1f}",
-                             f"{b / b0:.2f}", "-", "-", "-", "-", ""))
+                i0 = base[t]
+                rows.append(("row", name + " fwd+bwd", dname, t, f"{1e6 * statistics.median(both[i]):.1f}",
+                             *paired_ratio(both[i], both[i0]), "-", "-", "-", "-", ""))
+                rows.append(("row", name + " bwd only", dname, t, f"{1e6 * statistics.median(bwd[i]):.1f}",
+                             *paired_ratio(bwd[i], bwd[i0]), "-", "-", "-", "-", ""))
 
 
 PEAK = {}
+
+
+def cpu_model():
+    """The CPU's model name (Linux: /proc/cpuinfo), else what platform knows: results differ by CPU."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()}, {platform.machine()}"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def blas_description():
@@ -605,7 +627,7 @@ def main(argv=None):
     print(f"bpcourse benchmark: python {platform.python_version()}, numpy {np.__version__}, "
           f"torch {torch.__version__ if torch else 'not installed'}, "
           f"scikit-learn {sklearn.__version__ if sklearn else 'not installed'}, {NCPU} CPUs "
-          f"({platform.processor() or platform.machine()})")
+          f"({cpu_model()})")
     for line in blas_description():
         print("  BLAS/threads  " + line)
     print(f"  OPENBLAS_CORETYPE: {os.environ.get('OPENBLAS_CORETYPE', 'not set')}")
@@ -628,12 +650,15 @@ def main(argv=None):
         else:
             p.error(f"unknown workload {key!r}")
     print()
-    print_table(rows, ["contender", "dtype", "thr", "time", "x bpc", "GFLOP/s", "%peak",
+    print_table(rows, ["contender", "dtype", "thr", "time", "x bpc", "range", "GFLOP/s", "%peak",
                        "test acc", "test loss", "note"])
     print()
-    print("time: s/epoch (W1-W4) or microseconds per call (W5). x bpc: contender time / bpcourse time,\n"
-          "  same dtype and thread count (> 1: bpcourse is faster). thr: PyTorch set_num_threads, or the\n"
-          "  numpy BLAS thread limit (threadpoolctl) for the numpy-based rows (bpcourse, scikit-learn, loop).\n"
+    print("time: s/epoch (W1-W4) or microseconds per call (W5), the median over repeats.\n"
+          "x bpc: contender time / bpcourse time, same dtype and thread count (> 1: bpcourse is faster),\n"
+          "  taken within each repeat (the two ran one after the other) and the median over repeats;\n"
+          "range: the lowest and highest of those per-repeat ratios: how far the machine's load moved them.\n"
+          "thr: PyTorch set_num_threads, or the numpy BLAS thread limit (threadpoolctl) for the numpy-based\n"
+          "  rows (bpcourse, scikit-learn, loop).\n"
           "GFLOP/s counts only the matmuls, 2*N*in*out each: forward 1x, backward 2x (dW and dx) per layer,\n"
           "  1x for the first layer (no contender computes the gradient of the data). %peak: of the GEMM\n"
           "  peak above, same dtype and threads.\n"

@@ -19,7 +19,8 @@ MISSING = [m for m in ("torch", "sklearn", "threadpoolctl") if importlib.util.fi
 
 def test_benchmark_quick_prints_the_full_table():
     env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--threads", "1"],
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--threads", "1",
+                           "--repeats", "2"],
                           capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
@@ -37,12 +38,17 @@ def test_benchmark_quick_prints_the_full_table():
         contender = " ".join(c for c in cells if not c.replace(".", "").replace("-", "").isdigit()
                              and c not in ("float64", "float32", "-", "a", "b", "d") and not c.endswith("%"))
         names[contender] = names.get(contender, 0) + 1
-        # columns from the right: ..., dtype, thr, time, x bpc, GFLOP/s, %peak, test acc, test loss, [note]
+        # columns: contender, dtype, thr, time, x bpc, range, GFLOP/s, %peak, test acc, test loss, [note]
         dtype_at = next(i for i, c in enumerate(cells) if c in ("float64", "float32"))
-        thr, time_, ratio = cells[dtype_at + 1:dtype_at + 4]
+        thr, time_, ratio, spread = cells[dtype_at + 1:dtype_at + 5]
         assert int(thr) == 1
         assert float(time_) > 0
         assert float(ratio) > 0, line
+        if contender == "bpcourse" or contender.startswith("bpcourse "):
+            assert float(ratio) == 1.0 and spread == "-", line
+        elif "c:" not in line:      # timed in both repeats: the median of two ratios lies in their range
+            lo, hi = (float(v) for v in spread.split("-"))
+            assert lo <= float(ratio) <= hi, line
     # 4 training workloads x (bpcourse, PyTorch, scikit-learn) x 2 dtypes + 1 loop each
     assert names["bpcourse"] == 8
     assert names["per-example loop"] == 4

@@ -1,4 +1,5 @@
 """The command line and the package's import hygiene."""
+import os
 import subprocess
 import sys
 
@@ -32,7 +33,7 @@ def test_the_maths_never_imports_the_tools():
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
 
 
-def test_notebooks_run_executes_in_place_and_times_each_cell(tmp_path, capsys):
+def test_notebooks_run_executes_in_place_and_times_each_cell(tmp_path, capfd):
     import nbformat
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time; time.sleep(0.3)"),
@@ -45,5 +46,8 @@ def test_notebooks_run_executes_in_place_and_times_each_cell(tmp_path, capsys):
     assert saved.cells[1].outputs[0]["text"] == "42\n"
     assert "execution" not in saved.cells[0].metadata          # timing noise is not stored
     assert "widgets" not in saved.metadata
-    out = capsys.readouterr()
+    out = capfd.readouterr()                                    # capfd: the kernel's own stderr too
     assert "cell 0" in out.out + out.err                        # the slow cell is flagged, by index
+    if os.name == "posix":                                      # Unix sockets, not plain localhost TCP
+        assert "without encryption" not in out.err, out.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lesson.ipynb"]   # no socket or connection files left

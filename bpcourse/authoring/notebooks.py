@@ -4,12 +4,15 @@ Lessons and solutions are stored executed; nbval compares a fresh run with
 what is stored. After editing a notebook, run ``bpcourse notebooks run PATH``
 (or with no path: every lesson and solution).
 """
+import os
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_FOLDERS = ("notebooks", "solutions")
@@ -36,6 +39,17 @@ def _seconds(timing):
     return (t1 - t0).total_seconds()
 
 
+def _kernel_config(sockets):
+    """Kernel-manager settings: talk to the kernel over Unix sockets in the folder ``sockets``
+    (POSIX), not over unencrypted localhost TCP, which ipykernel 7 warns about on every start.
+    Windows has no IPC transport: there the kernel uses TCP, as Jupyter does."""
+    config = Config()
+    if os.name == "posix":
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = os.path.join(sockets, "kernel")
+    return config
+
+
 def run_notebook(path, timeout=120, kernel_name="python3"):
     """Execute the notebook at ``path`` top to bottom in its own folder and save it in place.
 
@@ -47,11 +61,12 @@ def run_notebook(path, timeout=120, kernel_name="python3"):
     """
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
-                            resources={"metadata": {"path": str(path.parent)}}, record_timing=True)
-    start = time.perf_counter()
-    client.execute()
-    total = time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="bpcourse-kernel-") as sockets:
+        client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, config=_kernel_config(sockets),
+                                resources={"metadata": {"path": str(path.parent)}}, record_timing=True)
+        start = time.perf_counter()
+        client.execute()
+        total = time.perf_counter() - start
     cell_times = []
     for i, cell in enumerate(nb.cells):
         timing = cell.metadata.pop("execution", None)
