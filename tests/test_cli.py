@@ -38,7 +38,8 @@ def test_notebooks_run_executes_in_place_and_times_each_cell(tmp_path, capfd):
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time; time.sleep(0.3)"),
                                          nbformat.v4.new_code_cell("print(6 * 7)"),
-                                         nbformat.v4.new_code_cell("import ipywidgets\nipywidgets.IntSlider()")])
+                                         nbformat.v4.new_code_cell("import ipywidgets\nipywidgets.IntSlider()"),
+                                         nbformat.v4.new_code_cell("print('a', flush=True)\ntime.sleep(0.1)\nprint('b')")])
     path = tmp_path / "lesson.ipynb"
     nbformat.write(nb, path)
     assert cli.main(["notebooks", "run", str(path), "--slow", "0.2"]) == 0
@@ -46,6 +47,8 @@ def test_notebooks_run_executes_in_place_and_times_each_cell(tmp_path, capfd):
     assert saved.cells[1].outputs[0]["text"] == "42\n"
     assert "execution" not in saved.cells[0].metadata          # timing noise is not stored
     assert "widgets" not in saved.metadata
+    # printing cut into two messages by the pause is stored as one output: re-runs do not churn
+    assert [(o["output_type"], o["text"]) for o in saved.cells[3].outputs] == [("stream", "a\nb\n")]
     out = capfd.readouterr()                                    # capfd: the kernel's own stderr too
     assert "cell 0" in out.out + out.err                        # the slow cell is flagged, by index
     if os.name == "posix":                                      # Unix sockets, not plain localhost TCP

@@ -50,6 +50,19 @@ def _kernel_config(sockets):
     return config
 
 
+def _merge_streams(outputs):
+    """Join consecutive stdout (or stderr) outputs into one. How a cell's printing is cut into
+    messages depends on timing, not content: unmerged, a re-run rewrites unchanged outputs."""
+    merged = []
+    for out in outputs:
+        if (out.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream"
+                and merged[-1]["name"] == out["name"]):
+            merged[-1]["text"] += out["text"]
+        else:
+            merged.append(out)
+    return merged
+
+
 def run_notebook(path, timeout=120, kernel_name="python3"):
     """Execute the notebook at ``path`` top to bottom in its own folder and save it in place.
 
@@ -72,6 +85,8 @@ def run_notebook(path, timeout=120, kernel_name="python3"):
         timing = cell.metadata.pop("execution", None)
         if timing and "shell.execute_reply" in timing and "iopub.execute_input" in timing:
             cell_times.append((i, _seconds(timing)))
+        if cell.cell_type == "code":
+            cell.outputs = _merge_streams(cell.outputs)
     # widget state gets new random model ids on every run: noise in every diff, and nothing
     # a reader needs (a widget is live only with a kernel); nbstripout drops it as well
     nb.metadata.pop("widgets", None)
