@@ -84,6 +84,26 @@ for p in pathlib.Path("..").glob("io/harness.py"):
     p.write_text("def run(ns, spec):\\n    pass\\n")
 '''
 
+HOOK = '''
+import bpcourse.activations as _A
+from bpcourse.grading import transport as _T
+
+def _rewrite(result=None):
+    # after each of the grader's cells: put the package's answers into the saved results
+    import glob
+    for js in glob.glob("../io/out_sigmoid_prime.json"):
+        stem = js[:-5]
+        tree, arrays = _T.load(stem)
+        inputs, in_arrays = _T.load(stem.replace("out_", "in_"))
+        for case, given in zip(tree["cases"], inputs["cases"]):
+            if case.get("status") == "ok":
+                z = _T.decode(given, in_arrays)["z"]
+                arrays[case["output"]["__ndarray__"]] = _A.sigmoid_prime(z)
+        _T.save(stem, tree, arrays)
+
+get_ipython().events.register("post_run_cell", _rewrite)
+'''
+
 # name -> (file content, expected score, {function or "notes": text the reason must contain})
 CASES = {
     "correct": (make_notebook(), 4, {f: "passed" for f in FUNCTIONS}),
@@ -140,6 +160,15 @@ CASES = {
     "hidden_package_call": (make_notebook({"sigmoid": "def sigmoid(z):\n    mod = __import__('bpcourse').activations\n"
                                                       "    return getattr(mod, 'sig' + 'moid')(z)"}),
                             3, {"sigmoid": "no credit"}),
+    "code_copy": (make_notebook({"sigmoid": "import types\nimport bpcourse.activations as A\n"
+                                            "_impl = types.FunctionType(A.sigmoid.__code__, A.sigmoid.__globals__)\n\n"
+                                            "def sigmoid(z):\n    return _impl(z)"}),
+                  3, {"sigmoid": "no credit"}),
+    "profile_off": (make_notebook({"sigmoid": "import sys\n\ndef sigmoid(z):\n    sys.setprofile(None)\n"
+                                              "    return 1.0 / (1.0 + np.exp(-z))"}),
+                    0, {f: "turned off the grader's watch" for f in FUNCTIONS}),   # the other two call it
+    "event_hook": (make_notebook({"sigmoid_prime": _prime("return np.zeros_like(z)")}, after=(HOOK,)), 3,
+                   {"sigmoid_prime": "wrong values"}),
     "in_place_change": (make_notebook({"sigmoid_prime": _prime("s = sigmoid(z)\nz[...] = s * (1 - s)\nreturn z.copy()")}),
                         3, {"sigmoid_prime": "in place"}),
     "transposed_weights": (make_notebook({"forward": _solution_answers()["forward"].replace("W1.T", "W1")}), 2,

@@ -28,6 +28,17 @@ def test_answer_calling_the_package_fails_the_self_check(capsys):
         selfcheck.check("forward", lambda *a: tuple(bpcourse.network.forward(*a)))
 
 
+@pytest.mark.parametrize("chk", [c for c in CHECKS if c.reference.__module__ == "bpcourse.selfcheck"
+                                 and "<" not in c.reference.__qualname__], ids=lambda c: c.name)
+def test_answer_calling_the_checks_own_reference_fails(chk):
+    """The reference answers written inside selfcheck (e.g. _train_gd) are as forbidden as the
+    package functions: the grader blocks every name in ``blocked``."""
+    assert f"bpcourse.selfcheck.{chk.reference.__qualname__}" in chk.blocked
+    assert set(chk.forbidden) <= set(chk.blocked)
+    verdict, _ = selfcheck.run_case(chk, lambda *a: chk.reference(*a), chk.visible[0])
+    assert not verdict.ok and chk.reference.__qualname__ in verdict.reason, verdict.reason
+
+
 @pytest.mark.parametrize("chk", CHECKS, ids=lambda c: c.name)
 def test_every_known_mistake_fails_a_visible_check_and_is_named(chk):
     for m in chk.mistakes:

@@ -385,7 +385,7 @@ def grade_submission(sub, exercises, opts, workdir, worker=None):
         arrays = {}
         transport.save(str(io / f"in_{f.name}"), {"cases": [transport.encode(d, arrays) for d in data]}, arrays)
         spec = {"function": f.name, "args": list(chk.args), "callables": chk.callables,
-                "forbidden": list(chk.forbidden), "case_timeout": min(opts.case_timeout, opts.cell_timeout),
+                "forbidden": list(chk.blocked), "case_timeout": min(opts.case_timeout, opts.cell_timeout),
                 "inputs_stem": str(io / f"in_{f.name}"), "out_stem": str(io / f"out_{f.name}")}
         spec_path = io / f"spec_{f.name}.json"
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
@@ -453,7 +453,7 @@ def _judge_function(f, chk, cases, data, io, cell_status, harness_index, learner
     name = f.name
     where = definitions.get(name)
     cell_no = learner[where[0]][0] if where else None
-    uses = static.package_uses(name, chk.forbidden, trees, definitions)
+    uses = static.package_uses(name, chk.blocked, trees, definitions)
     if uses:
         return (f"no credit: {name} uses the package's own {', '.join(uses)} instead of computing the "
                 "answer itself"), []
@@ -509,9 +509,12 @@ def _judge_function(f, chk, cases, data, io, cell_status, harness_index, learner
 
 def _judge_case(chk, rec, data, arrays, opts):
     s = rec.get("status")
-    if rec.get("package_calls"):
-        return selfcheck.Verdict(False, f"no credit: {chk.name} calls the package's own "
-                                        f"{', '.join(rec['package_calls'])}")
+    calls = rec.get("package_calls")
+    if calls and kernel_side.WATCH_OFF in calls:
+        return selfcheck.Verdict(False, f"no credit: {chk.name} turned off the grader's watch of "
+                                        "package calls (sys.setprofile)")
+    if calls:
+        return selfcheck.Verdict(False, f"no credit: {chk.name} calls the package's own {', '.join(calls)}")
     if s == "timeout":
         return selfcheck.Verdict(False, f"{chk.name} did not return within "
                                         f"{min(opts.case_timeout, opts.cell_timeout):g} s (an infinite loop?)")

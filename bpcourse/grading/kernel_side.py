@@ -22,6 +22,7 @@ except ImportError:                    # pragma: no cover
     pass
 
 _CALLS = "_bpcourse_package_calls"
+WATCH_OFF = "!sys.setprofile"          # recorded instead of a name when the call turned the watch off
 
 
 class _CaseTimeout(BaseException):
@@ -80,6 +81,28 @@ def _unblock(saved):
         f.__code__ = code
 
 
+def _watch(codes):
+    """A profile function that records each call of a forbidden function's code, by the code
+    object itself: a copy of the function (``types.FunctionType(f.__code__, ...)``) shares it."""
+    def profile(frame, event, arg):
+        if event == "call" and frame.f_code in codes:
+            sys.__dict__.setdefault(_CALLS, []).append(codes[frame.f_code])
+    return profile
+
+
+def _drop_event_callbacks():
+    """Unregister IPython's event callbacks (post_run_cell, ...). A callback the notebook left
+    there would run after this cell, and could rewrite the results saved below."""
+    try:
+        from IPython import get_ipython
+        shell = get_ipython()
+    except ImportError:                # pragma: no cover - always there in a kernel
+        return
+    if shell is not None:
+        for callbacks in shell.events.callbacks.values():
+            callbacks.clear()
+
+
 def run(user_ns, spec_path):
     """Call the learner's function on every case of the spec and save the results."""
     with open(spec_path) as fh:
@@ -100,6 +123,7 @@ def run(user_ns, spec_path):
     except Exception:
         result["source"] = None
     forbidden_objects = [(d, _resolve(d)) for d in spec["forbidden"]]
+    codes = {f.__code__: d for d, f in forbidden_objects if isinstance(f, types.FunctionType)}
     result["is_package_function"] = [d for d, f in forbidden_objects
                                      if f is not None and (fn is f or getattr(fn, "__func__", None) is f)]
     tree, in_arrays = load(spec["inputs_stem"])
@@ -121,6 +145,8 @@ def run(user_ns, spec_path):
         if timed:
             previous = signal.signal(signal.SIGALRM, _alarm)
             signal.setitimer(signal.ITIMER_REAL, spec["case_timeout"])
+        watch = _watch(codes)
+        sys.setprofile(watch)
         try:
             output = fn(*args)
             record["status"] = "ok"
@@ -131,6 +157,9 @@ def run(user_ns, spec_path):
             record["ename"] = type(e).__name__
             record["evalue"] = str(e)[:1000]
         finally:
+            if sys.getprofile() is not watch:
+                sys.__dict__.setdefault(_CALLS, []).append(WATCH_OFF)
+            sys.setprofile(None)
             if timed:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 signal.signal(signal.SIGALRM, previous)
@@ -142,4 +171,5 @@ def run(user_ns, spec_path):
             record["inputs_after"] = encode({k: v for k, v in data.items() if k not in spec["callables"]},
                                             arrays)
         result["cases"].append(record)
+    _drop_event_callbacks()
     return save(out, result, arrays)
