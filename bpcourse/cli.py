@@ -12,6 +12,8 @@ import argparse
 import platform
 import sys
 
+MIN_MEMORY_MB = 1024     # address space: at 768 MB a kernel with numpy (and its BLAS buffers) fails the checks
+
 
 def cmd_info(args):
     """Print versions and the places the course reads and writes."""
@@ -33,12 +35,30 @@ def cmd_info(args):
     return 0
 
 
-def cmd_notebooks_run(args):
-    """Re-execute notebooks in place, printing each one's time and any slow cell."""
-    from .authoring.notebooks import find_notebooks, run_notebook
+def _fail(command, message):
+    """Print ``bpcourse COMMAND: message`` on stderr; the exit status of a refused command."""
+    print(f"bpcourse {command}: {message}", file=sys.stderr)
+    return 2
 
-    for path in find_notebooks(args.paths):
-        total, cells = run_notebook(path, timeout=args.timeout)
+
+def cmd_notebooks_run(args):
+    """Re-execute notebooks in place, printing each one's time and any slow cell.
+    Stops at the first notebook that fails, naming it and the cell (the file is left as it was)."""
+    from nbformat.reader import NotJSONError
+
+    from .authoring.notebooks import NotebookRunError, find_notebooks, run_notebook
+
+    try:
+        paths = find_notebooks(args.paths)
+    except FileNotFoundError as e:
+        return _fail("notebooks run", e)
+    for path in paths:
+        try:
+            total, cells = run_notebook(path, timeout=args.timeout)
+        except NotebookRunError as e:
+            return _fail("notebooks run", e)
+        except (NotJSONError, ValueError, OSError) as e:
+            return _fail("notebooks run", f"{path}: not a readable notebook ({type(e).__name__}: {e})")
         slow = [f"cell {i}: {s:.1f} s" for i, s in cells if s > args.slow]
         print(f"{path}: {total:.1f} s" + (f"  (slow: {', '.join(slow)})" if slow else ""))
     return 0
@@ -48,7 +68,11 @@ def cmd_exercises_build(args):
     """Write exercises/ from solutions/."""
     from .authoring import exercises
 
-    for path in exercises.build(args.solutions or exercises.SOLUTIONS, args.exercises or exercises.EXERCISES):
+    try:
+        written = exercises.build(args.solutions or exercises.SOLUTIONS, args.exercises or exercises.EXERCISES)
+    except (exercises.ExerciseError, OSError) as e:
+        return _fail("exercises build", e)
+    for path in written:
         print(f"wrote {path}")
     return 0
 
@@ -58,7 +82,10 @@ def cmd_exercises_check(args):
     from .authoring import exercises
 
     solutions = args.solutions or exercises.SOLUTIONS
-    problems = exercises.check(solutions, args.exercises or exercises.EXERCISES)
+    try:
+        problems = exercises.check(solutions, args.exercises or exercises.EXERCISES)
+    except (exercises.ExerciseError, OSError) as e:
+        return _fail("exercises check", e)
     for p in problems:
         print(p, file=sys.stderr)
     if problems:
@@ -91,6 +118,22 @@ def cmd_grade(args):
     return 1 if failed else 0
 
 
+def _positive(kind, at_least=None):
+    """An argparse type: a finite number of ``kind`` above 0 (or at least ``at_least``);
+    anything else is refused with a message that argparse prefixes with the argument's name."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        ok = value < float("inf") and (value >= at_least if at_least is not None else value > 0)
+        if not ok:
+            bound = f"at least {at_least:g}" if at_least is not None else "above 0"
+            raise argparse.ArgumentTypeError(f"must be a finite number {bound}, got {text}")
+        return value
+    return parse
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="bpcourse",
@@ -103,8 +146,8 @@ def build_parser():
     nbs_sub = nbs.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = nbs_sub.add_parser("run", help="re-execute notebooks in place (default: notebooks/ and solutions/)")
     p.add_argument("paths", nargs="*", help="notebooks or folders of notebooks")
-    p.add_argument("--timeout", type=float, default=120, help="seconds allowed per cell (default 120)")
-    p.add_argument("--slow", type=float, default=10, help="flag cells slower than this (seconds)")
+    p.add_argument("--timeout", type=_positive(float), default=120, help="seconds allowed per cell (default 120)")
+    p.add_argument("--slow", type=_positive(float, 0), default=10, help="flag cells slower than this (seconds)")
     p.set_defaults(func=cmd_notebooks_run)
 
     exs = sub.add_parser("exercises", help="build exercises/ from solutions/, or check it is current")
@@ -122,10 +165,11 @@ def build_parser():
     p.add_argument("--out", help="the CSV to write (nbgrader's grades.csv columns + one per function; "
                                  "default grades.csv when --json is not given)")
     p.add_argument("--json", help="the JSON to write: points and reasons for every check")
-    p.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: cores)")
-    p.add_argument("--timeout", type=float, default=120, help="seconds per submission (default 120)")
-    p.add_argument("--cell-timeout", type=float, default=30, help="seconds per cell (default 30)")
-    p.add_argument("--memory", type=float, default=2048, help="memory limit of a kernel in MB (default 2048)")
+    p.add_argument("--jobs", type=_positive(int), default=None, help="submissions graded at once (default: cores)")
+    p.add_argument("--timeout", type=_positive(float), default=120, help="seconds per submission (default 120)")
+    p.add_argument("--cell-timeout", type=_positive(float), default=30, help="seconds per cell (default 30)")
+    p.add_argument("--memory", type=_positive(float, MIN_MEMORY_MB), default=2048,
+                   help=f"memory limit of a kernel in MB (default 2048, at least {MIN_MEMORY_MB})")
     p.add_argument("--assignment", help="the exercise (e.g. ex1_forward) for notebooks that do not say")
     p.add_argument("--solutions", help="the solution notebooks (default: the repository's solutions/)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

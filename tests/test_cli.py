@@ -2,8 +2,11 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from bpcourse import cli
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_help_lists_the_commands(capsys):
@@ -54,3 +57,35 @@ def test_notebooks_run_executes_in_place_and_times_each_cell(tmp_path, capfd):
     if os.name == "posix":                                      # Unix sockets, not plain localhost TCP
         assert "without encryption" not in out.err, out.err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lesson.ipynb"]   # no socket or connection files left
+
+
+def test_notebooks_run_names_the_notebook_and_cell_that_failed(tmp_path, capsys):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"),
+                                         nbformat.v4.new_code_cell("1 / 0")])
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(nb, path)
+    before = path.read_bytes()
+    assert cli.main(["notebooks", "run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "broken.ipynb" in err and "cell 1" in err and "ZeroDivisionError" in err, err
+    assert path.read_bytes() == before
+    assert cli.main(["notebooks", "run", str(tmp_path / "missing.ipynb")]) == 2
+    (tmp_path / "empty.ipynb").write_text("")
+    assert cli.main(["notebooks", "run", str(tmp_path / "empty.ipynb")]) == 2
+    err = capsys.readouterr().err
+    assert "missing.ipynb" in err and "empty.ipynb: not a readable notebook" in err, err
+
+
+def test_exercises_build_refuses_to_write_over_the_solutions(tmp_path, capsys):
+    import shutil
+
+    sols = tmp_path / "sols"
+    shutil.copytree(ROOT / "solutions", sols)
+    before = {p.name: p.read_bytes() for p in sols.glob("*.ipynb")}
+    assert cli.main(["exercises", "build", "--solutions", str(sols), "--exercises", str(sols)]) == 2
+    assert "is the solutions folder" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in sols.glob("*.ipynb")} == before
+    assert cli.main(["exercises", "check", "--solutions", str(tmp_path / "none")]) == 2
+    assert "no exercise notebooks" in capsys.readouterr().err

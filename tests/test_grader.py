@@ -307,3 +307,52 @@ def test_per_submission_time_limit_gives_a_row_with_the_reason(tmp_path):
     rows = grader.grade([path], jobs=1, progress=False, timeout=6, cell_timeout=4, assignment="ex1_forward")
     assert len(rows) == 1 and rows[0].score == 0
     assert all("used up its time limit of 6 s" in e["reason"] for e in rows[0].functions.values())
+
+
+# ------------------------------------------------ the command line refuses what would fail later
+
+@pytest.mark.parametrize("args, says", [
+    (["--timeout", "-5"], "--timeout: must be a finite number above 0"),
+    (["--timeout", "nan"], "--timeout: must be a finite number above 0"),
+    (["--cell-timeout", "0"], "--cell-timeout: must be a finite number above 0"),
+    (["--memory", "1"], "--memory: must be a finite number at least"),
+    (["--jobs", "0"], "--jobs: must be a finite number above 0"),
+])
+def test_bad_numbers_are_refused_naming_the_argument(tmp_path, capsys, args, says):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["grade", str(tmp_path), "--quiet", *args])
+    assert e.value.code == 2
+    assert says in capsys.readouterr().err
+
+
+def test_output_paths_are_checked_before_grading_and_nothing_is_lost(tmp_path, capsys):
+    sub = tmp_path / "alice.ipynb"
+    sub.write_text(make_notebook(), encoding="utf-8")
+    old = tmp_path / "old.csv"
+    old.write_text("the previous table\n")
+    for args, says in ((["--out", str(tmp_path)], "is a folder"),
+                       (["--out", str(tmp_path / "nowhere" / "g.csv")], "does not exist"),
+                       (["--out", str(old), "--json", str(old)], "the same file"),
+                       (["--out", str(sub)], "is one of the submissions")):
+        assert cli.main(["grade", str(sub), "--quiet", *args]) == 2, args
+        assert says in capsys.readouterr().err, args
+    assert old.read_text() == "the previous table\n"
+    assert sub.read_text(encoding="utf-8") == make_notebook()
+
+
+def test_submissions_are_files_any_case_and_links_do_not_loop(tmp_path):
+    exercises = grader.load_exercises()
+    (tmp_path / "a.ipynb").write_text("{}")
+    (tmp_path / "B.IPYNB").write_text("{}")
+    (tmp_path / "folder.ipynb").mkdir()                       # a folder, not a notebook
+    (tmp_path / "folder.ipynb" / "c.ipynb").write_text("{}")
+    (tmp_path / "folder.ipynb" / "up").symlink_to(tmp_path, target_is_directory=True)
+    found = sorted(s.path.relative_to(tmp_path).as_posix() for s in grader.find_submissions([tmp_path], exercises))
+    assert found == ["B.IPYNB", "a.ipynb", "folder.ipynb/c.ipynb"]
+
+
+def test_the_notebook_says_which_exercise_before_the_assignment_option(tmp_path):
+    sub = tmp_path / "ben.ipynb"
+    shutil.copy(ROOT / "exercises" / "ex2_loss.ipynb", sub)    # its metadata says ex2_loss
+    rows = grader.grade([sub], jobs=1, progress=False, assignment="ex1_forward")
+    assert rows[0].exercise == "ex2_loss", rows[0].notes

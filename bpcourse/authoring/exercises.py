@@ -175,9 +175,13 @@ def build(solutions=SOLUTIONS, exercises=EXERCISES):
     Returns the list of paths written.
     """
     exercises = Path(exercises)
-    exercises.mkdir(exist_ok=True)
+    if exercises.resolve() == Path(solutions).resolve():
+        raise ExerciseError(f"the exercises folder {exercises} is the solutions folder: building would "
+                            "overwrite every solution with its exercise")
+    paths = _solution_paths(solutions)
+    exercises.mkdir(parents=True, exist_ok=True)
     written, names = [], set()
-    for path in _solution_paths(solutions):
+    for path in paths:
         target = exercises / path.name
         text = render(path)
         names.add(path.name)

@@ -5,6 +5,7 @@ what is stored. After editing a notebook, run ``bpcourse notebooks run PATH``
 (or with no path: every lesson and solution).
 """
 import os
+import re
 import tempfile
 import time
 from datetime import datetime
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
 from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +39,19 @@ def _seconds(timing):
     t0 = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
     t1 = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
     return (t1 - t0).total_seconds()
+
+
+class NotebookRunError(RuntimeError):
+    """A cell of the notebook raised or ran out of time; the message names the file and the cell."""
+
+
+def _what_failed(error):
+    """'raised ZeroDivisionError: division by zero' or 'did not finish in time', without colours."""
+    if isinstance(error, CellTimeoutError):
+        return "did not finish within the time limit (--timeout)"
+    ename, evalue = getattr(error, "ename", None), getattr(error, "evalue", None)
+    text = f"{ename}: {evalue}" if ename else str(error).strip().splitlines()[-1]
+    return "raised " + re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
 def _kernel_config(sockets):
@@ -74,11 +89,17 @@ def run_notebook(path, timeout=120, kernel_name="python3"):
     """
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
+    started = []
     with tempfile.TemporaryDirectory(prefix="bpcourse-kernel-") as sockets:
         client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, config=_kernel_config(sockets),
-                                resources={"metadata": {"path": str(path.parent)}}, record_timing=True)
+                                resources={"metadata": {"path": str(path.parent)}}, record_timing=True,
+                                on_cell_start=lambda cell, cell_index: started.append(cell_index))
         start = time.perf_counter()
-        client.execute()
+        try:
+            client.execute()
+        except (CellExecutionError, CellTimeoutError) as e:
+            raise NotebookRunError(f"{path}: cell {started[-1] if started else '?'} {_what_failed(e)}; "
+                                   "the file is unchanged") from None
         total = time.perf_counter() - start
     cell_times = []
     for i, cell in enumerate(nb.cells):

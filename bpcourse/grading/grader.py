@@ -33,6 +33,7 @@ import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,7 +70,11 @@ def load_exercises(solutions=authoring.SOLUTIONS):
     for path in sorted(Path(solutions).glob("ex*.ipynb")):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            nb = nbformat.read(path, as_version=4)
+            try:
+                nb = nbformat.read(path, as_version=4)
+            except Exception as e:     # not JSON, not a notebook: the instructor's file, named
+                raise ValueError(f"the solution notebook {path} cannot be read ({type(e).__name__}: "
+                                 f"{str(e)[:200]})") from None
         found[path.stem] = Exercise(path.stem, path, authoring.graded_functions(nb, str(path)))
     if not found:
         raise FileNotFoundError(f"no solution notebooks (ex*.ipynb) in {solutions}: the grader needs them")
@@ -86,6 +91,22 @@ class Submission:
     folder: Path = None           # copied for the run (nbgrader layout); else only the file
 
 
+def _notebooks_under(folder):
+    """Every file ``*.ipynb`` (any case) below ``folder``, sorted; folders linked in are followed,
+    each real folder once (a link back up would loop), checkpoints are skipped."""
+    found, seen = [], set()
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        real = os.stat(root)
+        if (real.st_dev, real.st_ino) in seen:
+            dirs[:] = []
+            continue
+        seen.add((real.st_dev, real.st_ino))
+        dirs[:] = sorted(d for d in dirs if d != ".ipynb_checkpoints")
+        found += [Path(root) / n for n in names
+                  if n.lower().endswith(".ipynb") and (Path(root) / n).is_file()]
+    return sorted(found)
+
+
 def find_submissions(paths, exercises):
     """The submissions named by ``paths`` (files, or folders searched for *.ipynb), in order.
 
@@ -96,7 +117,7 @@ def find_submissions(paths, exercises):
     files = []
     for p in map(Path, paths):
         if p.is_dir():
-            files.extend(sorted(q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts))
+            files.extend(_notebooks_under(p))
         elif p.exists():
             files.append(p)
         else:
@@ -179,17 +200,17 @@ def _read_notebook(path):
 
 
 def _which_exercise(sub, nb, exercises, opts):
-    """The name of the exercise this notebook answers, or None."""
-    for candidate in (opts.assignment, sub.assignment, sub.path.stem):
-        if candidate in exercises:
-            return candidate
+    """The name of the exercise this notebook answers, or None: what the notebook says (its
+    metadata, then its nbgrader cell ids), then the nbgrader folder or file name, then --assignment."""
     meta = nb.metadata.get("bpcourse", {})
     if isinstance(meta, dict) and meta.get("exercise") in exercises:
         return meta["exercise"]
     ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells
            if isinstance(c.metadata.get("nbgrader"), dict)}
     best = max(exercises.values(), key=lambda e: len(e.grade_ids & ids))
-    return best.name if best.grade_ids & ids else None
+    if best.grade_ids & ids:
+        return best.name
+    return next((c for c in (sub.assignment, sub.path.stem, opts.assignment) if c in exercises), None)
 
 
 def _learner_cells(nb):
@@ -347,7 +368,7 @@ def grade_submission(sub, exercises, opts, workdir, worker=None):
     if nb is not None:
         name = _which_exercise(sub, nb, exercises, opts)
     else:
-        name = next((c for c in (opts.assignment, sub.assignment, sub.path.stem) if c in exercises), None)
+        name = next((c for c in (sub.assignment, sub.path.stem, opts.assignment) if c in exercises), None)
     if name is None and len(exercises) == 1:
         name = next(iter(exercises))
     ex = exercises.get(name)
@@ -563,6 +584,7 @@ def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIO
     if opts.assignment is not None and opts.assignment not in exercises:
         raise ValueError(f"--assignment {opts.assignment!r} is not one of {', '.join(exercises)}")
     subs = find_submissions(paths, exercises)
+    _check_outputs({"--out": out, "--json": json_out}, subs)
     jobs = max(1, jobs or os.cpu_count() or 1)
     rows = [None] * len(subs)
     from tqdm.auto import tqdm
@@ -593,9 +615,34 @@ def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIO
     if out:
         write_csv(rows, out, exercises)
     if json_out:
-        with open(json_out, "w", encoding="utf-8") as f:
+        with _replacing(json_out) as f:
             json.dump([r.as_json() for r in rows], f, indent=1)
     return rows
+
+
+def _check_outputs(outputs, subs):
+    """Refuse, before any grading, output paths that would fail or destroy something at the end."""
+    given = {arg: Path(path) for arg, path in outputs.items() if path}
+    inputs = {s.path.resolve() for s in subs}
+    for arg, path in given.items():
+        if path.is_dir():
+            raise ValueError(f"{arg} {path} is a folder; give a file name, e.g. {path / 'grades.csv'}")
+        if not path.parent.is_dir():
+            raise FileNotFoundError(f"{arg} {path}: the folder {path.parent} does not exist")
+        if path.resolve() in inputs:
+            raise ValueError(f"{arg} {path} is one of the submissions: it would be overwritten")
+    if len(given) == 2 and len({p.resolve() for p in given.values()}) == 1:
+        raise ValueError(f"--out and --json are the same file ({given['--out']}): one would replace the other")
+
+
+@contextmanager
+def _replacing(path):
+    """Write ``path`` through a temporary file beside it, so a failure leaves the old file as it
+    was. File names that are not valid UTF-8 (student ids) are written with backslash escapes."""
+    tmp = Path(path).with_name(Path(path).name + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8", errors="backslashreplace") as f:
+        yield f
+    os.replace(tmp, path)
 
 
 def _grade_safely(sub, exercises, opts, workdir, worker=None):
@@ -626,7 +673,7 @@ def write_csv(rows, path, exercises):
     for ex in exercises.values():
         if any(r.exercise == ex.name for r in rows):
             functions += [f.name for f in ex.functions if f.name not in functions]
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with _replacing(path) as f:
         w = csv.writer(f)
         w.writerow(NBGRADER_COLUMNS + functions + ["reasons"])
         for r in rows:
