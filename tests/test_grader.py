@@ -169,6 +169,10 @@ CASES = {
                     0, {f: "turned off the grader's watch" for f in FUNCTIONS}),   # the other two call it
     "event_hook": (make_notebook({"sigmoid_prime": _prime("return np.zeros_like(z)")}, after=(HOOK,)), 3,
                    {"sigmoid_prime": "wrong values"}),
+    # deletes the grader's folder of every submission graded beside it (--jobs 2): those are
+    # graded again, alone, and keep their expected scores; this one gets no points
+    "vandal": (make_notebook(before=("import shutil\nshutil.rmtree('../..', ignore_errors=True)",)), 0,
+               {"notes": "was deleted while it ran"}),
     "in_place_change": (make_notebook({"sigmoid_prime": _prime("s = sigmoid(z)\nz[...] = s * (1 - s)\nreturn z.copy()")}),
                         3, {"sigmoid_prime": "in place"}),
     "transposed_weights": (make_notebook({"forward": _solution_answers()["forward"].replace("W1.T", "W1")}), 2,

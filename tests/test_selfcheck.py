@@ -187,3 +187,17 @@ def test_transport_round_trip_keeps_types_and_refuses_objects(tmp_path):
     assert back[2]["W"].dtype == np.float32 and back[3] is None and back[4] is True and back[5] == "text"
     assert isinstance(back[6], transport.Opaque) and "dtype object" in back[6].what
     assert isinstance(back[7], transport.Opaque) and "generator" in back[7].what
+
+
+def test_transport_caps_the_total_size_of_one_result(tmp_path):
+    """One big array repeated in a list is not shipped thousands of times: past MAX_TOTAL
+    elements the rest arrive as Opaque, and the saved file stays small."""
+    big = np.zeros(transport.MAX_ELEMENTS)
+    arrays = {}
+    tree = transport.encode([big] * 10, arrays)
+    transport.save(str(tmp_path / "v"), tree, arrays)
+    back = transport.decode(*transport.load(str(tmp_path / "v")))
+    shipped = transport.MAX_TOTAL // transport.MAX_ELEMENTS
+    assert all(isinstance(b, np.ndarray) for b in back[:shipped])
+    assert all(isinstance(b, transport.Opaque) and "together" in b.what for b in back[shipped:])
+    assert (tmp_path / "v.npz").stat().st_size <= 8 * transport.MAX_TOTAL + 10_000

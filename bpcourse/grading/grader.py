@@ -157,6 +157,7 @@ class Row:
     max_score: float = 0.0
     graded: bool = False
     grader_error: bool = False    # the grader itself failed (a bug to report), not the submission
+    folder_lost: bool = False     # its working folder vanished mid-run: graded again, alone
     notes: list = field(default_factory=list)
     functions: dict = field(default_factory=dict)
 
@@ -419,6 +420,10 @@ def grade_submission(sub, exercises, opts, workdir, worker=None):
            "status_path": str(io / "status.json"), "pid_path": str(io / "kernel.pid")}
     sealed = _fingerprints(io)
     status, failure = worker.run(job, io / "job.json") if worker else _run_worker(job, io / "job.json")
+    if not io.is_dir():
+        row.folder_lost = True
+        return _fail_all(row, "the grader's folder for this submission was deleted while it ran (by this "
+                              "notebook, or by another one graded at the same time)")
     if status is None:
         return _fail_all(row, failure)
     changed = [name for name, digest in sealed.items() if _fingerprint(io / name) != digest]
@@ -588,7 +593,7 @@ def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIO
     jobs = max(1, jobs or os.cpu_count() or 1)
     rows = [None] * len(subs)
     from tqdm.auto import tqdm
-    with tempfile.TemporaryDirectory(prefix="bpcourse-grade-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bpcourse-grade-", ignore_cleanup_errors=True) as tmp:
         local, workers = threading.local(), []
 
         def worker():
@@ -612,6 +617,11 @@ def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIO
         finally:
             for w in workers:
                 w.close()
+        # a notebook that deletes ../.. also deletes the folders of the submissions graded beside
+        # it: grade those again, one at a time, so only the notebook that does it is affected
+        for i, s in enumerate(subs):
+            if rows[i].folder_lost:
+                rows[i] = _grade_safely(s, exercises, opts, Path(tmp) / "again" / f"s{i:05d}")
     if out:
         write_csv(rows, out, exercises)
     if json_out:

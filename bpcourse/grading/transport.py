@@ -11,6 +11,10 @@ import os
 import numpy as np
 
 MAX_ELEMENTS = 5_000_000     # per array: larger answers are refused, not shipped
+MAX_TOTAL = 20_000_000       # elements of all the arrays of one result (a list of one big array
+                             # repeated 10,000 times would otherwise be 10,000 copies on disk)
+MAX_NPZ_BYTES = 500_000_000  # what the grader's process reads back, at most
+_TOTAL = "_elements"         # the running count, kept in ``arrays`` and never saved
 MAX_ITEMS = 10_000           # per list, tuple or dict
 MAX_DEPTH = 10
 
@@ -34,6 +38,10 @@ def encode(obj, arrays, depth=0):
             return {"__opaque__": f"an array of shape {obj.shape} and dtype {obj.dtype}"}
         if obj.size > MAX_ELEMENTS:
             return {"__opaque__": f"an array of shape {obj.shape} (too large to check)"}
+        total = arrays.get(_TOTAL, 0) + obj.size
+        if total > MAX_TOTAL:
+            return {"__opaque__": f"an array of shape {obj.shape} (the arrays together are too large to check)"}
+        arrays[_TOTAL] = total
         key = f"a{len(arrays)}"
         arrays[key] = np.ascontiguousarray(obj)
         return {"__ndarray__": key}
@@ -88,7 +96,7 @@ def decode(tree, arrays):
 
 def save(path_stem, tree, arrays):
     """Write ``<stem>.npz`` then ``<stem>.json`` (the JSON last: its presence means complete)."""
-    np.savez(f"{path_stem}.npz", **arrays)
+    np.savez(f"{path_stem}.npz", **{k: v for k, v in arrays.items() if k != _TOTAL})
     with open(f"{path_stem}.json.tmp", "w") as f:
         json.dump(tree, f)
     os.replace(f"{path_stem}.json.tmp", f"{path_stem}.json")
@@ -102,5 +110,7 @@ def load(path_stem, max_bytes=200_000_000):
         raise ValueError(f"{path_stem}.json is larger than {max_bytes} bytes")
     tree = json.loads(text)
     with np.load(f"{path_stem}.npz", allow_pickle=False) as npz:
+        if sum(info.file_size for info in npz.zip.infolist()) > MAX_NPZ_BYTES:
+            raise ValueError(f"{path_stem}.npz holds more than {MAX_NPZ_BYTES:,} bytes of arrays")
         arrays = {k: npz[k] for k in npz.files}
     return tree, arrays
