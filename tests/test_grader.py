@@ -360,3 +360,30 @@ def test_the_notebook_says_which_exercise_before_the_assignment_option(tmp_path)
     shutil.copy(ROOT / "exercises" / "ex2_loss.ipynb", sub)    # its metadata says ex2_loss
     rows = grader.grade([sub], jobs=1, progress=False, assignment="ex1_forward")
     assert rows[0].exercise == "ex2_loss", rows[0].notes
+
+
+def test_an_interrupted_run_keeps_what_it_graded_beside_the_old_table(tmp_path, monkeypatch):
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.ipynb").write_text(make_notebook(), encoding="utf-8")
+    out = tmp_path / "grades.csv"
+    out.write_text("the previous table\n")
+    calls = []
+
+    def fake(sub, exercises, opts, workdir, worker=None):
+        calls.append(sub.student_id)
+        if len(calls) == 2:
+            raise KeyboardInterrupt            # the instructor's Ctrl-C, or a crash, mid-run
+        return grader.Row(student_id=sub.student_id, file=str(sub.path), exercise="ex1_forward",
+                          score=4.0, max_score=4.0, graded=True)
+
+    monkeypatch.setattr(grader, "_grade_safely", fake)
+    with pytest.raises(KeyboardInterrupt):
+        grader.grade([tmp_path], out=str(out), jobs=1, progress=False)
+    assert out.read_text() == "the previous table\n"
+    with open(f"{out}.partial", newline="") as f:
+        assert [r["student_id"] for r in csv.DictReader(f)] == ["a"]
+
+
+def test_a_finished_run_leaves_no_partial_files(graded):
+    assert not list(graded["tmp"].glob("*.partial"))
+    assert (graded["tmp"] / "grades.csv").exists() and (graded["tmp"] / "grades.json").exists()

@@ -263,6 +263,7 @@ class _Worker:
         self.proc = None
 
     def _start(self):
+        Path(self.log_path).parent.mkdir(parents=True, exist_ok=True)   # a notebook may have deleted it
         self.log = open(self.log_path, "ab")
         # the kernels' environment (single-threaded BLAS, Agg): the worker forks its kernel
         # server from itself after importing numpy, which needs it
@@ -614,6 +615,9 @@ def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIO
                 for fut in as_completed(futures):
                     rows[futures[fut]] = fut.result()
                     bar.update(1)
+                    # so far, beside the final files: an interrupted or killed run keeps what it
+                    # graded, and the previous tables stay as they were until the end
+                    _write_tables([r for r in rows if r is not None], out, json_out, exercises, ".partial")
         finally:
             for w in workers:
                 w.close()
@@ -622,12 +626,20 @@ def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIO
         for i, s in enumerate(subs):
             if rows[i].folder_lost:
                 rows[i] = _grade_safely(s, exercises, opts, Path(tmp) / "again" / f"s{i:05d}")
-    if out:
-        write_csv(rows, out, exercises)
-    if json_out:
-        with _replacing(json_out) as f:
-            json.dump([r.as_json() for r in rows], f, indent=1)
+    _write_tables(rows, out, json_out, exercises)
+    for path in (out, json_out):
+        if path:
+            Path(f"{path}.partial").unlink(missing_ok=True)
     return rows
+
+
+def _write_tables(rows, out, json_out, exercises, suffix=""):
+    """The CSV and the JSON of ``rows`` (each only when asked for), at their paths + ``suffix``."""
+    if out:
+        write_csv(rows, f"{out}{suffix}", exercises)
+    if json_out:
+        with _replacing(f"{json_out}{suffix}") as f:
+            json.dump([r.as_json() for r in rows], f, indent=1)
 
 
 def _check_outputs(outputs, subs):
@@ -663,7 +675,10 @@ def _grade_safely(sub, exercises, opts, workdir, worker=None):
     except Exception as e:             # a bug of ours must not cost the class its table
         row = _fail_all(Row(student_id=sub.student_id, file=str(sub.path), assignment=sub.assignment),
                         f"the grader failed on this submission ({type(e).__name__}: {e}); please report it")
-        row.grader_error = True
+        if isinstance(e, OSError) and not (Path(workdir) / "io").is_dir():
+            row.folder_lost = True     # not our bug: its folder was deleted under it (graded again)
+        else:
+            row.grader_error = True
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     row.notes.append(f"graded in {time.perf_counter() - start:.1f} s")
