@@ -109,6 +109,7 @@ CASES = {
     "correct": (make_notebook(), 4, {f: "passed" for f in FUNCTIONS}),
     "as_shipped": (EXERCISE.read_text(), 0, {f: "not written yet" for f in FUNCTIONS}),
     "invalid_json": ('{"cells": [', 0, {"notes": "not valid JSON"}),
+    "empty_file": ("", 0, {"notes": "the file is empty"}),
     "not_a_notebook": ('{"hello": "world"}', 0, {"notes": "not a notebook"}),
     "binary_garbage": (bytes(range(256)) * 4, 0, {"notes": "not a notebook"}),
     "renamed_function": (make_notebook({"forward": _solution_answers()["forward"].replace(
@@ -382,6 +383,16 @@ def test_an_interrupted_run_keeps_what_it_graded_beside_the_old_table(tmp_path, 
     assert out.read_text() == "the previous table\n"
     with open(f"{out}.partial", newline="") as f:
         assert [r["student_id"] for r in csv.DictReader(f)] == ["a"]
+
+
+def test_two_files_of_one_student_and_exercise_say_so(tmp_path):
+    for section in ("sec1", "sec2"):
+        (tmp_path / section).mkdir()
+        (tmp_path / section / "sam.ipynb").write_text("{}", encoding="utf-8")
+    rows = grader.grade([tmp_path], jobs=1, progress=False, assignment="ex1_forward")
+    assert [r.student_id for r in rows] == ["sam", "sam"]
+    assert "sec2" in rows[0].notes[0] and "sec1" in rows[1].notes[0]
+    assert "check which file counts" in grader.lost_point_reasons(rows[0])
 
 
 def test_a_finished_run_leaves_no_partial_files(graded):

@@ -176,6 +176,8 @@ def _read_notebook(path):
         size = path.stat().st_size
     except OSError as e:
         return None, f"cannot read the file: {e}"
+    if size == 0:
+        return None, "not a notebook: the file is empty (0 bytes; saved before the notebook was written?)"
     if size > MAX_NOTEBOOK_BYTES:
         return None, f"the file is {size / 1e6:.1f} MB, more than a notebook should be (limit {MAX_NOTEBOOK_BYTES / 1e6:.0f} MB)"
     try:
@@ -626,11 +628,24 @@ def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIO
         for i, s in enumerate(subs):
             if rows[i].folder_lost:
                 rows[i] = _grade_safely(s, exercises, opts, Path(tmp) / "again" / f"s{i:05d}")
+    _note_duplicates(rows)
     _write_tables(rows, out, json_out, exercises)
     for path in (out, json_out):
         if path:
             Path(f"{path}.partial").unlink(missing_ok=True)
     return rows
+
+
+def _note_duplicates(rows):
+    """Two rows for one student and exercise (sec1/sam.ipynb and sec2/sam.ipynb): say so in both,
+    naming the other file, rather than leave the reader to guess which one counts."""
+    by_key = {}
+    for r in rows:
+        by_key.setdefault((r.student_id, r.exercise or r.assignment), []).append(r)
+    for same in by_key.values():
+        for r in same if len(same) > 1 else ():
+            others = ", ".join(o.file for o in same if o is not r)
+            r.notes.insert(0, f"the same student and exercise as {others}: check which file counts")
 
 
 def _write_tables(rows, out, json_out, exercises, suffix=""):
