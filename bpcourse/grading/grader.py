@@ -213,6 +213,11 @@ def _which_exercise(sub, nb, exercises, opts):
     best = max(exercises.values(), key=lambda e: len(e.grade_ids & ids))
     if best.grade_ids & ids:
         return best.name
+    return _named_exercise(sub, exercises, opts)
+
+
+def _named_exercise(sub, exercises, opts):
+    """The exercise named outside the notebook: its nbgrader folder, its file name, --assignment."""
     return next((c for c in (sub.assignment, sub.path.stem, opts.assignment) if c in exercises), None)
 
 
@@ -372,7 +377,7 @@ def grade_submission(sub, exercises, opts, workdir, worker=None):
     if nb is not None:
         name = _which_exercise(sub, nb, exercises, opts)
     else:
-        name = next((c for c in (sub.assignment, sub.path.stem, opts.assignment) if c in exercises), None)
+        name = _named_exercise(sub, exercises, opts)
     if name is None and len(exercises) == 1:
         name = next(iter(exercises))
     ex = exercises.get(name)
@@ -677,9 +682,12 @@ def _replacing(path):
     """Write ``path`` through a temporary file beside it, so a failure leaves the old file as it
     was. File names that are not valid UTF-8 (student ids) are written with backslash escapes."""
     tmp = Path(path).with_name(Path(path).name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8", errors="backslashreplace") as f:
-        yield f
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8", errors="backslashreplace") as f:
+            yield f
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _grade_safely(sub, exercises, opts, workdir, worker=None):

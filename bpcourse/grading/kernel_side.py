@@ -83,7 +83,10 @@ def _unblock(saved):
 
 def _watch(codes):
     """A profile function that records each call of a forbidden function's code, by the code
-    object itself: a copy of the function (``types.FunctionType(f.__code__, ...)``) shares it."""
+    object itself: a copy of the function (``types.FunctionType(f.__code__, ...)``) shares it.
+
+    The same watch as ``bpcourse.selfcheck._WatchCalls``, repeated on purpose (see ``_resolve``).
+    ``_block`` stops direct calls from computing anything; this catches the copies it cannot reach."""
     def profile(frame, event, arg):
         if event == "call" and frame.f_code in codes:
             sys.__dict__.setdefault(_CALLS, []).append(codes[frame.f_code])
