@@ -490,7 +490,7 @@ def run_training(wl, args, rows):
                      f"{loss:.5f}" if loss is not None else "-", note))
 
 
-def bn_torch(x, dy, threads, inner):
+def bn_torch(x, dout, threads, inner):
     D = x.shape[1]
     bn = torch.nn.BatchNorm1d(D, dtype=x.dtype)
     bn.train()
@@ -500,23 +500,23 @@ def bn_torch(x, dy, threads, inner):
         xt.grad = None
         bn.weight.grad = bn.bias.grad = None
         t0 = time.perf_counter()
-        y = bn(xt)
+        out = bn(xt)
         t1 = time.perf_counter()
-        y.backward(dy)
+        out.backward(dout)
         t2 = time.perf_counter()
         fwd += t1 - t0
         bwd += t2 - t1
     return fwd / inner, bwd / inner
 
 
-def bn_bpcourse(x, dy, threads, inner):
+def bn_bpcourse(x, dout, threads, inner):
     gamma, beta = np.ones(x.shape[1], x.dtype), np.zeros(x.shape[1], x.dtype)
     fwd = bwd = 0.0
     for _ in range(inner):
         t0 = time.perf_counter()
-        y, cache = batchnorm_forward(x, gamma, beta)
+        out, cache = batchnorm_forward(x, gamma, beta)
         t1 = time.perf_counter()
-        batchnorm_backward(dy, cache)
+        batchnorm_backward(dout, cache)
         t2 = time.perf_counter()
         fwd += t1 - t0
         bwd += t2 - t1
@@ -533,11 +533,11 @@ def run_batchnorm(args, rows):
             dtype = DTYPES[dname]
             rng = np.random.default_rng(0)
             x = rng.standard_normal((N, D)).astype(dtype)
-            dy = rng.standard_normal((N, D)).astype(dtype)
-            runs = [("bpcourse", t, bn_bpcourse, (x, dy)) for t in args.threads]
+            dout = rng.standard_normal((N, D)).astype(dtype)
+            runs = [("bpcourse", t, bn_bpcourse, (x, dout)) for t in args.threads]
             if torch is not None:
-                xt, dyt = torch.from_numpy(x), torch.from_numpy(dy)
-                runs += [("PyTorch BatchNorm1d", t, bn_torch, (xt, dyt)) for t in args.threads]
+                xt, doutt = torch.from_numpy(x), torch.from_numpy(dout)
+                runs += [("PyTorch BatchNorm1d", t, bn_torch, (xt, doutt)) for t in args.threads]
             res = {i: [] for i in range(len(runs))}
             def ctx(name, t):
                 if name == "bpcourse":

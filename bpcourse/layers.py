@@ -33,7 +33,7 @@ def dense_forward(x, W, b=None):
 def dense_backward(dz, cache, need_dx=True):
     """Gradients of z = x @ W.T + b.
 
-        dx = dz W        dW = dz^T x  (sum over the batch of outer products)   db = sum_n dz_n
+        dx = dz W        dW = dz^T x  (sum over the batch of outer products)   db = sum_p dz_p
 
     Inputs: dz (N, n_out) = dL/dz; cache from dense_forward; need_dx=False
     skips dx (the first layer's input is data: nobody needs its gradient).
@@ -100,68 +100,68 @@ def relu_backward(da, cache):
 def batchnorm_forward(x, gamma, beta, eps=1e-5):
     """Batch normalization in training mode, per feature (column) over the batch.
 
-        mu = 1/N sum_n x_n                 var = 1/N sum_n (x_n - mu)^2
+        mu = 1/N sum_p x_p                 var = 1/N sum_p (x_p - mu)^2
         x_hat = (x - mu) / sqrt(var + eps)
-        y = gamma * x_hat + beta
+        out = gamma * x_hat + beta
 
     Inputs: x (N, D); gamma, beta (D,); eps > 0.
-    Returns: y (N, D), cache = (x, x_hat, mu, var, inv_std, gamma, eps) for the backward pass.
+    Returns: out (N, D), cache = (x, x_hat, mu, var, inv_std, gamma, eps) for the backward pass.
     """
     N = x.shape[0]
     mu = x.mean(axis=0)
     xc = x - mu
-    var = np.einsum("nd,nd->d", xc, xc) / N    # 1/N sum_n xc_n^2, without an (N, D) temporary
+    var = np.einsum("pd,pd->d", xc, xc) / N    # 1/N sum_p xc_p^2, without an (N, D) temporary
     inv_std = 1.0 / np.sqrt(var + eps)
     x_hat = np.multiply(xc, inv_std, out=xc)   # in place: xc is not needed again
-    y = gamma * x_hat
-    y += beta
-    return y, (x, x_hat, mu, var, inv_std, gamma, eps)
+    out = gamma * x_hat
+    out += beta
+    return out, (x, x_hat, mu, var, inv_std, gamma, eps)
 
 
-def batchnorm_backward(dy, cache):
+def batchnorm_backward(dout, cache):
     """Backward pass of training-mode batch norm, compact closed form.
 
-        dbeta  = sum_n dy_n              dgamma = sum_n dy_n * x_hat_n
-        dx_hat = dy * gamma
-        dx = inv_std / N * (N dx_hat - sum_n dx_hat_n - x_hat * sum_n (dx_hat_n * x_hat_n))
-           = gamma * inv_std * (dy - dbeta / N - x_hat * dgamma / N)
+        dbeta  = sum_p dout_p            dgamma = sum_p dout_p * x_hat_p
+        dx_hat = dout * gamma
+        dx = inv_std / N * (N dx_hat - sum_p dx_hat_p - x_hat * sum_p (dx_hat_p * x_hat_p))
+           = gamma * inv_std * (dout - dbeta / N - x_hat * dgamma / N)
 
-    The two sums are the paths through mu and var: every x_n moves the batch
+    The two sums are the paths through mu and var: every x_p moves the batch
     statistics, and so every other output of its column. The second line is the
-    first with sum_n dx_hat_n = gamma dbeta and sum_n dx_hat_n x_hat_n = gamma dgamma;
-    it is the one computed: dbeta / N and dgamma / N are the batch means of dy and
-    dy * x_hat, and dx takes four passes over (N, D) arrays, all in one new array.
+    first with sum_p dx_hat_p = gamma dbeta and sum_p dx_hat_p x_hat_p = gamma dgamma;
+    it is the one computed: dbeta / N and dgamma / N are the batch means of dout and
+    dout * x_hat, and dx takes four passes over (N, D) arrays, all in one new array.
 
-    Inputs: dy (N, D); cache from batchnorm_forward.
+    Inputs: dout (N, D); cache from batchnorm_forward.
     Returns: dx (N, D), dgamma (D,), dbeta (D,).
     """
     _, x_hat, _, _, inv_std, gamma, _ = cache
-    N = dy.shape[0]
-    dbeta = dy.sum(axis=0)
-    dgamma = np.einsum("nd,nd->d", dy, x_hat)   # sum_n dy_n * x_hat_n, without an (N, D) temporary
-    dx = x_hat * (dgamma / N)                   #             x_hat * dgamma / N
-    dx += dbeta / N                             #  dbeta / N + x_hat * dgamma / N
-    np.subtract(dy, dx, out=dx)                 #  dy - dbeta / N - x_hat * dgamma / N
+    N = dout.shape[0]
+    dbeta = dout.sum(axis=0)
+    dgamma = np.einsum("pd,pd->d", dout, x_hat)  # sum_p dout_p * x_hat_p, without an (N, D) temporary
+    dx = x_hat * (dgamma / N)                    #               x_hat * dgamma / N
+    dx += dbeta / N                              #   dbeta / N + x_hat * dgamma / N
+    np.subtract(dout, dx, out=dx)                # dout - dbeta / N - x_hat * dgamma / N
     dx *= gamma * inv_std
     return dx, dgamma, dbeta
 
 
-def batchnorm_backward_graph(dy, cache):
+def batchnorm_backward_graph(dout, cache):
     """The same gradients as batchnorm_backward, one node of the graph at a time.
 
     Forward graph: mu = mean(x); xc = x - mu; var = mean(xc^2);
-    std = sqrt(var + eps); inv_std = 1/std; x_hat = xc * inv_std; y = gamma x_hat + beta.
+    std = sqrt(var + eps); inv_std = 1/std; x_hat = xc * inv_std; out = gamma x_hat + beta.
     Walk it backwards, each step one local derivative:
 
-    Inputs: dy (N, D); cache from batchnorm_forward.
+    Inputs: dout (N, D); cache from batchnorm_forward.
     Returns: dx (N, D), dgamma (D,), dbeta (D,).
     """
     x, x_hat, mu, var, inv_std, gamma, eps = cache
-    N = dy.shape[0]
+    N = dout.shape[0]
     xc = x - mu                                 # the forward node, recomputed (the cache keeps x)
-    dbeta = dy.sum(axis=0)                      # y = ... + beta
-    dgamma = (dy * x_hat).sum(axis=0)           # y = gamma * x_hat + ...
-    dx_hat = dy * gamma
+    dbeta = dout.sum(axis=0)                    # out = ... + beta
+    dgamma = (dout * x_hat).sum(axis=0)         # out = gamma * x_hat + ...
+    dx_hat = dout * gamma
     dinv_std = (dx_hat * xc).sum(axis=0)        # x_hat = xc * inv_std
     dxc = dx_hat * inv_std
     std = np.sqrt(var + eps)
@@ -176,23 +176,23 @@ def batchnorm_backward_graph(dy, cache):
 def batchnorm_eval_forward(x, gamma, beta, running_mean, running_var, eps=1e-5):
     """Batch norm at inference: the running averages replace the batch statistics.
 
-        y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta
+        out = gamma * (x - running_mean) / sqrt(running_var + eps) + beta
 
     Each example is then normalized on its own, the same way whatever else is in the batch.
-    Returns: y (N, D), cache = (gamma * inv_std, x_hat).
+    Returns: out (N, D), cache = (gamma * inv_std, x_hat).
     """
     inv_std = 1.0 / np.sqrt(running_var + eps)
     x_hat = (x - running_mean) * inv_std
     return gamma * x_hat + beta, (gamma * inv_std, x_hat)
 
 
-def batchnorm_eval_backward(dy, cache):
+def batchnorm_eval_backward(dout, cache):
     """Backward pass of eval-mode batch norm: a fixed affine map per feature.
 
-    Returns: dx = dy * gamma / sqrt(running_var + eps), dgamma, dbeta.
+    Returns: dx = dout * gamma / sqrt(running_var + eps), dgamma, dbeta.
     """
     scale, x_hat = cache
-    return dy * scale, (dy * x_hat).sum(axis=0), dy.sum(axis=0)
+    return dout * scale, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
 
 
 # --------------------------------------------------------------- classes
@@ -317,17 +317,17 @@ class BatchNorm(Layer):
         gamma, beta = self.params["gamma"], self.params["beta"]
         self._train = train
         if not train:
-            y, self.cache = batchnorm_eval_forward(x, gamma, beta, self.buffers["running_mean"],
-                                                   self.buffers["running_var"], self.eps)
-            return y
-        y, self.cache = batchnorm_forward(x, gamma, beta, self.eps)
+            out, self.cache = batchnorm_eval_forward(x, gamma, beta, self.buffers["running_mean"],
+                                                     self.buffers["running_var"], self.eps)
+            return out
+        out, self.cache = batchnorm_forward(x, gamma, beta, self.eps)
         _, _, mu, var, *_ = self.cache
         N = x.shape[0]
         unbiased = var * (N / (N - 1)) if N > 1 else var
         m = self.momentum
         self.buffers["running_mean"] = m * self.buffers["running_mean"] + (1 - m) * mu
         self.buffers["running_var"] = m * self.buffers["running_var"] + (1 - m) * unbiased
-        return y
+        return out
 
     def backward(self, dout, need_dx=True):
         backward = batchnorm_backward if self._train else batchnorm_eval_backward

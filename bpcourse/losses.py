@@ -16,8 +16,8 @@ def _as_batch(a):
 def mse(y_hat, y):
     """Squared-error loss and its gradient with respect to y_hat.
 
-        L_n = 1/2 sum_l (y_hat_nl - y_nl)^2      (one example)
-        L   = 1/N sum_n L_n                      (the batch mean)
+        L_p = 1/2 sum_l (y_hat_pl - y_pl)^2      (one example p)
+        L   = 1/N sum_p L_p                      (the batch mean)
         dL/dy_hat = (y_hat - y) / N
 
     Inputs:
@@ -30,10 +30,10 @@ def mse(y_hat, y):
     if y_hat.shape != y.shape:
         raise ValueError(f"mse: y_hat has shape {y_hat.shape} but y has shape {y.shape}; "
                          "they must match (one-hot encode class labels first)")
-    n = _as_batch(y_hat).shape[0]
+    N = _as_batch(y_hat).shape[0]
     diff = y_hat - y
-    loss = 0.5 * np.sum(diff * diff) / n
-    return float(loss), diff / n
+    loss = 0.5 * np.sum(diff * diff) / N
+    return float(loss), diff / N
 
 
 def one_hot_if_labels(y, k, dtype=np.float64):
@@ -49,11 +49,11 @@ def one_hot_if_labels(y, k, dtype=np.float64):
 def softmax_cross_entropy(z, y):
     """Softmax followed by cross-entropy, with their combined gradient.
 
-        p = softmax(z),   L = -1/N sum_n log p_{n, y_n}
-        dL/dz = (p - Y) / N          (Y: one-hot targets)
+        y_hat = softmax(z),   L = -1/N sum_p log y_hat_{p, y_p}
+        dL/dz = (y_hat - Y) / N          (Y: one-hot targets)
 
-    The softmax Jacobian and the 1/p of the log cancel, which is why the two
-    are computed together. log p = z - logsumexp(z) is evaluated after
+    The softmax Jacobian and the 1/y_hat of the log cancel, which is why the two
+    are computed together. log y_hat = z - logsumexp(z) is evaluated after
     subtracting each row's maximum, so large z cannot overflow.
 
     Inputs:
@@ -62,15 +62,15 @@ def softmax_cross_entropy(z, y):
     Returns (L, dL/dz) with dL/dz of shape (N, k).
     """
     z = _as_batch(z)
-    n, k = z.shape
+    N, k = z.shape
     Y = _as_batch(one_hot_if_labels(y, k, z.dtype))
     if Y.shape != z.shape:
         raise ValueError(f"softmax_cross_entropy: scores have shape {z.shape} but targets have "
-                         f"shape {np.shape(y)}; give labels of shape ({n},) or one-hot ({n}, {k})")
+                         f"shape {np.shape(y)}; give labels of shape ({N},) or one-hot ({N}, {k})")
     shifted = z - z.max(axis=1, keepdims=True)
     e = np.exp(shifted)
     total = np.sum(e, axis=1, keepdims=True)
-    log_p = shifted - np.log(total)
-    loss = -np.sum(Y * log_p) / n
-    p = e / total                                # softmax(z), from the same exponentials
-    return float(loss), (p - Y) / n
+    log_y_hat = shifted - np.log(total)
+    loss = -np.sum(Y * log_y_hat) / N
+    y_hat = e / total                            # softmax(z), from the same exponentials
+    return float(loss), (y_hat - Y) / N

@@ -70,8 +70,8 @@ def backward(x, y, W2, h, y_hat):
 
         delta2 = (y_hat - y) * y_hat * (1 - y_hat)        dL/dz2, per example
         delta1 = (W2^T delta2) * h * (1 - h)              dL/dz1, per example
-        dW2 = 1/N sum_n delta2_n h_n^T      db2 = 1/N sum_n delta2_n
-        dW1 = 1/N sum_n delta1_n x_n^T      db1 = 1/N sum_n delta1_n
+        dW2 = 1/N sum_p delta2_p h_p^T      db2 = 1/N sum_p delta2_p
+        dW1 = 1/N sum_p delta1_p x_p^T      db1 = 1/N sum_p delta1_p
 
     With rows as examples, "W2^T delta2" for every row is ``delta2 @ W2`` and
     the sum over examples of the outer products is one matrix product.

@@ -801,7 +801,7 @@ def _bn_inputs(rng, N=6, D=3):
 def _bn_backward_inputs(rng, N=6, D=3):
     data = _bn_inputs(rng, N, D)
     del data["beta"]
-    return {"dy": _normal(rng, N, D), **data}
+    return {"dout": _normal(rng, N, D), **data}
 
 
 def _bn_eval_inputs(rng, N=4, D=3):
@@ -819,14 +819,14 @@ def _bn_forward_axis1(x, gamma, beta, eps):
     return gamma * (x - mu) / np.sqrt(var + eps) + beta
 
 
-def _bn_backward(dy, x, gamma, eps):
+def _bn_backward(dout, x, gamma, eps):
     _, cache = layers.batchnorm_forward(x, gamma, np.zeros_like(gamma), eps)
-    return layers.batchnorm_backward(dy, cache)
+    return layers.batchnorm_backward(dout, cache)
 
 
-def _bn_backward_no_stats(dy, x, gamma, eps):
-    dx, dgamma, dbeta = _bn_backward(dy, x, gamma, eps)
-    return dy * gamma / np.sqrt(x.var(axis=0) + eps), dgamma, dbeta
+def _bn_backward_no_stats(dout, x, gamma, eps):
+    dx, dgamma, dbeta = _bn_backward(dout, x, gamma, eps)
+    return dout * gamma / np.sqrt(x.var(axis=0) + eps), dgamma, dbeta
 
 
 register(Check(
@@ -845,18 +845,18 @@ register(Check(
 ))
 
 register(Check(
-    name="batchnorm_backward", exercise="ex6_batchnorm", args=("dy", "x", "gamma", "eps"),
+    name="batchnorm_backward", exercise="ex6_batchnorm", args=("dout", "x", "gamma", "eps"),
     make_inputs=_bn_backward_inputs, reference=_bn_backward, output_names=("dx", "dgamma", "dbeta"),
     visible=[{"seed": 0, "N": 6, "D": 3}, {"seed": 1, "N": 4, "D": 4, "note": "square batch"},
              {"seed": 2, "N": 2, "D": 5}],
-    mistakes=[Mistake("missing the paths through the batch statistics", "Every x_n also moves the batch mean "
+    mistakes=[Mistake("missing the paths through the batch statistics", "Every x_p also moves the batch mean "
                       "and variance: dx = inv_std / N * (N dx_hat - sum dx_hat - x_hat * sum(dx_hat * x_hat)).",
                       _bn_backward_no_stats),
               Mistake("wrong axis in batch-norm statistics", "dgamma and dbeta sum over the batch (axis=0): one "
-                      "value per feature.", lambda dy, x, gamma, eps: (
-                          _bn_backward(dy, x, gamma, eps)[0],
-                          (dy * _bn_forward(x, np.ones_like(gamma), np.zeros_like(gamma), eps)).sum(axis=1),
-                          dy.sum(axis=1)))],
+                      "value per feature.", lambda dout, x, gamma, eps: (
+                          _bn_backward(dout, x, gamma, eps)[0],
+                          (dout * _bn_forward(x, np.ones_like(gamma), np.zeros_like(gamma), eps)).sum(axis=1),
+                          dout.sum(axis=1)))],
     forbidden=("bpcourse.layers.batchnorm_backward", "bpcourse.layers.batchnorm_backward_graph",
                "bpcourse.layers.BatchNorm.backward"),
 ))

@@ -66,9 +66,9 @@ def test_batchnorm_graph_and_compact_backward_agree(shape, seed):
     N, n = shape
     rng = np.random.default_rng(seed)
     x, gamma, beta = rng.standard_normal((N, n)), rng.standard_normal(n), rng.standard_normal(n)
-    dy = rng.standard_normal((N, n))
+    dout = rng.standard_normal((N, n))
     _, cache = layers.batchnorm_forward(x, gamma, beta)
-    for a, b in zip(layers.batchnorm_backward(dy, cache), layers.batchnorm_backward_graph(dy, cache)):
+    for a, b in zip(layers.batchnorm_backward(dout, cache), layers.batchnorm_backward_graph(dout, cache)):
         assert rel_error(a, b) < 1e-10
 
 
@@ -76,15 +76,15 @@ def test_batchnorm_statistics_and_running_averages():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((50, 4)) * np.array([1, 2, 3, 4]) + np.array([5, -5, 0, 1])
     bn = layers.BatchNorm(4, momentum=0.9)
-    y = bn.forward(x, train=True)
-    assert np.allclose(y.mean(axis=0), 0, atol=1e-12) and np.allclose(y.var(axis=0), 1, atol=1e-3)
+    out = bn.forward(x, train=True)
+    assert np.allclose(out.mean(axis=0), 0, atol=1e-12) and np.allclose(out.var(axis=0), 1, atol=1e-3)
     assert np.allclose(bn.buffers["running_mean"], 0.1 * x.mean(axis=0))
     assert np.allclose(bn.buffers["running_var"], 0.9 + 0.1 * x.var(axis=0, ddof=1))
     for _ in range(200):
         bn.forward(x, train=True)
     # eval mode uses the running averages: a single example is normalized like in the batch
-    assert np.allclose(bn.forward(x[:1], train=False), y[:1], atol=1e-2)
-    assert not np.allclose(bn.forward(x[:1], train=True), y[:1], atol=1e-2)  # batch of one: all zeros
+    assert np.allclose(bn.forward(x[:1], train=False), out[:1], atol=1e-2)
+    assert not np.allclose(bn.forward(x[:1], train=True), out[:1], atol=1e-2)  # batch of one: all zeros
 
 
 @given(seed=st.integers(0, 1000), batchnorm=st.booleans(),

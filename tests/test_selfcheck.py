@@ -105,6 +105,19 @@ def test_failure_names_the_mistake_and_shows_expected_and_obtained(capsys, name,
     assert "FAILED" in out and "Hidden checks" in out
 
 
+def test_batchnorm_backward_is_called_positionally_whatever_its_first_parameter_is_named(capsys):
+    """The check's input is now called dout (it was dy): a learner's notebook that still
+    says dy must pass the same way, so nothing may depend on the parameter's name."""
+    def old_name(dy, x, gamma, eps=1e-5):
+        inv_std = 1 / np.sqrt(x.var(axis=0) + eps)
+        x_hat = (x - x.mean(axis=0)) * inv_std
+        dbeta, dgamma = dy.sum(axis=0), (dy * x_hat).sum(axis=0)
+        return gamma * inv_std * (dy - dbeta / len(x) - x_hat * dgamma / len(x)), dgamma, dbeta
+
+    selfcheck.check("batchnorm_backward", old_name)
+    assert "batchnorm_backward: all 3 visible checks passed." in capsys.readouterr().out
+
+
 def test_in_place_change_of_the_input_is_named(capsys):
     def in_place(params, grads, lr):
         for k in params:

@@ -65,6 +65,13 @@ def _kernel_config(sockets):
     return config
 
 
+# jupyter_client interrupts (SIGINT) every kernel before it shuts it down; when that lands while
+# the kernel is still handling a message (a widget's comm message, say), ipykernel logs
+# "ERROR | KeyboardInterrupt caught in kernel." for a notebook that ran fine. A cell's errors
+# reach us as messages, not through the kernel's log, so the log is kept to critical lines.
+_KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
+
+
 def _merge_streams(outputs):
     """Join consecutive stdout (or stderr) outputs into one. How a cell's printing is cut into
     messages depends on timing, not content: unmerged, a re-run rewrites unchanged outputs."""
@@ -92,7 +99,7 @@ def run_notebook(path, timeout=120, kernel_name="python3"):
     started = []
     with tempfile.TemporaryDirectory(prefix="bpcourse-kernel-") as sockets:
         client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, config=_kernel_config(sockets),
-                                resources={"metadata": {"path": str(path.parent)}}, record_timing=True,
+                                extra_arguments=_KERNEL_ARGS, resources={"metadata": {"path": str(path.parent)}}, record_timing=True,
                                 on_cell_start=lambda cell, cell_index: started.append(cell_index))
         start = time.perf_counter()
         try:

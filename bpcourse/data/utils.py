@@ -101,9 +101,9 @@ def standardize(x_train, *others):
 
 
 def one_hot(y, k=None):
-    """Integer class labels as one-hot rows: row n has a 1 in column y_n, 0 elsewhere.
+    """Integer class labels as one-hot rows: row p has a 1 in column y_p, 0 elsewhere.
 
-        Y_nc = 1 if y_n == c else 0
+        Y_pc = 1 if y_p == c else 0
 
     Inputs:
     - y: integer labels, shape (N,), each in 0..k-1
