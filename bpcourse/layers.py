@@ -56,12 +56,11 @@ def sigmoid_forward(z):
     if z.ndim == 0:
         a = sigmoid(z)
         return a, a
-    limit = _exp_limit(z.dtype)
-    a = np.clip(z, -limit, limit)      # keeps e^(-z) finite (see activations.sigmoid)
-    np.negative(a, out=a)              # -z
-    np.exp(a, out=a)                   # e^(-z)
-    a += 1.0                           # 1 + e^(-z)
-    np.divide(1.0, a, out=a)           # 1 / (1 + e^(-z))
+    a = np.negative(z)                                # -z
+    np.minimum(a, _exp_limit(z.dtype), out=a)         # capped: keeps e^(-z) finite (see activations.sigmoid)
+    np.exp(a, out=a)                                  # e^(-z)
+    a += 1.0                                          # 1 + e^(-z)
+    np.divide(1.0, a, out=a)                          # 1 / (1 + e^(-z))
     return a, a
 
 

@@ -5,7 +5,11 @@ module-scoped fixture); each test then checks one row: its score and its reason.
 """
 import csv
 import json
+import os
 import shutil
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -104,6 +108,23 @@ def _rewrite(result=None):
 get_ipython().events.register("post_run_cell", _rewrite)
 '''
 
+# a process that detaches itself from its kernel (new session, double fork) and would live on
+# for a minute after grading, e.g. to rewrite grades.csv; it writes its pid where the test looks
+ESCAPEE_PID = Path(tempfile.gettempdir()) / f"bpcourse-test-escapee-{os.getpid()}.pid"
+ESCAPE = f'''
+import pathlib, subprocess, sys, time
+pid_file = pathlib.Path({str(ESCAPEE_PID)!r})
+subprocess.Popen([sys.executable, "-c", "import os, sys, time\\n"
+                  "if os.fork(): sys.exit(0)\\n"
+                  "os.setsid()\\n"
+                  "open(sys.argv[1], 'w').write(str(os.getpid()))\\n"
+                  "time.sleep(60)", str(pid_file)], start_new_session=True)
+for _ in range(100):
+    if pid_file.exists() and pid_file.read_text():
+        break
+    time.sleep(0.05)
+'''
+
 # name -> (file content, expected score, {function or "notes": text the reason must contain})
 CASES = {
     "correct": (make_notebook(), 4, {f: "passed" for f in FUNCTIONS}),
@@ -174,6 +195,7 @@ CASES = {
     # graded again, alone, and keep their expected scores; this one gets no points
     "vandal": (make_notebook(before=("import shutil\nshutil.rmtree('../..', ignore_errors=True)",)), 0,
                {"notes": "was deleted while it ran"}),
+    "escapee": (make_notebook(before=(ESCAPE,)), 4, {f: "passed" for f in FUNCTIONS}),
     "in_place_change": (make_notebook({"sigmoid_prime": _prime("s = sigmoid(z)\nz[...] = s * (1 - s)\nreturn z.copy()")}),
                         3, {"sigmoid_prime": "in place"}),
     "transposed_weights": (make_notebook({"forward": _solution_answers()["forward"].replace("W1.T", "W1")}), 2,
@@ -393,6 +415,26 @@ def test_two_files_of_one_student_and_exercise_say_so(tmp_path):
     assert [r.student_id for r in rows] == ["sam", "sam"]
     assert "sec2" in rows[0].notes[0] and "sec1" in rows[1].notes[0]
     assert "check which file counts" in grader.lost_point_reasons(rows[0])
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2:][:1] not in (b"Z", b"X")     # a zombie has ended
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the subreaper is Linux's")
+def test_processes_a_submission_leaves_behind_are_killed(graded):
+    assert ESCAPEE_PID.exists(), "the escapee did not start: the test would prove nothing"
+    pid = int(ESCAPEE_PID.read_text())
+    ESCAPEE_PID.unlink()
+    end = time.monotonic() + 5
+    while _alive(pid) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert not _alive(pid), f"process {pid}, started by a graded notebook, outlived its grading"
 
 
 def test_a_finished_run_leaves_no_partial_files(graded):

@@ -22,6 +22,9 @@ worker made right after it imported the kernel's modules, before any thread
 started) through a jupyter_client provisioner, so a kernel is ready in about
 0.1 s instead of about a second; where fork is missing (Windows) or the zygote
 fails, a kernel is a new Python as before.
+
+On Linux the worker adopts every process a kernel leaves behind, however it
+detached itself, and kills it when the job ends (``reaper``).
 """
 import json
 import math
@@ -34,7 +37,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from . import zygote
+from . import reaper, zygote
 
 MAX_ATTEMPTS = 4
 
@@ -235,6 +238,7 @@ def serve(lines=sys.stdin, out=sys.stdout):
     that has imported the kernel's modules once; each submission still gets a
     kernel process of its own.
     """
+    reaper.become_subreaper()          # before the zygote exists: the flag is not inherited
     z = zygote.Zygote(_kernel_env()).start(fork_here=True) if zygote.available() else None
     try:
         _serve(lines, out, z)
@@ -253,6 +257,8 @@ def _serve(lines, out, z):
                 run_job(json.load(f), z)
         except Exception as e:         # the grader reads the missing status as a failure
             print(f"worker: {path}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+        # the job's kernel has ended: any other child but the zygote is something it left behind
+        reaper.kill_children(keep={z.proc.pid} if z is not None and z.proc is not None else ())
         out.write("done\n")
         out.flush()
 
@@ -263,9 +269,13 @@ def main(argv=None):
     if argv == ["--serve"]:
         serve()
         return 0
+    reaper.become_subreaper()
     with open(argv[0]) as f:
         job = json.load(f)
-    run_job(job)
+    try:
+        run_job(job)
+    finally:
+        reaper.kill_children()
     return 0
 
 
