@@ -125,6 +125,10 @@ for _ in range(100):
     time.sleep(0.05)
 '''
 
+# prints 1,288,890 characters (the numbers 0..199999, one per line), all in its last cell
+FLOOD = make_notebook(after=("for i in range(200_000):\n    print(i)",))
+FLOOD_CELL = len(nbformat.reads(FLOOD, as_version=4).cells) - 1
+
 # name -> (file content, expected score, {function or "notes": text the reason must contain})
 CASES = {
     "correct": (make_notebook(), 4, {f: "passed" for f in FUNCTIONS}),
@@ -156,7 +160,7 @@ CASES = {
     "os_exit_cell": (make_notebook(before=("import os\nos._exit(0)",)), 4, {"notes": "killed the kernel"}),
     "os_exit_in_function": (make_notebook({"sigmoid_prime": _prime("import os\nos._exit(1)")}), 3,
                             {"sigmoid_prime": "kernel died"}),
-    "output_flood": (make_notebook(after=("for i in range(200_000):\n    print(i)",)), 4, {"notes": "printed"}),
+    "output_flood": (FLOOD, 4, {"notes": f"printed 1,288,890 characters (most by cell {FLOOD_CELL}: 1,288,890)"}),
     "huge_allocation": (make_notebook({"sigmoid_prime": _prime("big = np.ones((20_000, 20_000))\nreturn big")}), 3,
                         {"sigmoid_prime": "MemoryError"}),
     "patched_numpy": (make_notebook({"sigmoid_prime": _prime("return np.zeros_like(z)")}, before=(

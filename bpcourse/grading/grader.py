@@ -369,6 +369,20 @@ def _cell_problem(st):
     return ""
 
 
+def _loudest(status, learner, plans):
+    """Where most of the printing came from, as " (most by cell 7: 1,288,890)", or ""."""
+    counts = {int(i): n for i, n in status.get("cell_output_chars", {}).items()}
+    if not counts:
+        return ""
+    i, n = max(counts.items(), key=lambda item: item[1])
+    if i < len(learner):
+        where = f"cell {learner[i][0]}"
+    else:
+        where = next((f"{name} while the grader called it" for name, plan in plans.items() if plan[3] == i),
+                     "the grader's own cells")
+    return f" (most by {where}: {n:,})"
+
+
 def grade_submission(sub, exercises, opts, workdir, worker=None):
     """Grade one submission; always returns a Row."""
     row = Row(student_id=sub.student_id, file=str(sub.path), assignment=sub.assignment, timestamp=sub.timestamp)
@@ -441,8 +455,8 @@ def grade_submission(sub, exercises, opts, workdir, worker=None):
         return _fail_all(row, f"the kernel did not start: {status['startup_error']}")
     row.graded = True
     if status.get("output_chars", 0) > opts.output_cap:
-        row.notes.append(f"the notebook printed {status['output_chars']:,} characters; output beyond "
-                         f"{opts.output_cap:,} was ignored")
+        row.notes.append(f"the notebook printed {status['output_chars']:,} characters"
+                         f"{_loudest(status, learner, plans)}; output beyond {opts.output_cap:,} was ignored")
     cell_status = status["cells"]
     for i, st in enumerate(cell_status[:len(learner)]):
         if st.get("status") in ("timeout", "died"):

@@ -55,6 +55,7 @@ class CappedClient(NotebookClient):
         self.zygote = zygote
         self.memory = memory
         self.output_chars = 0
+        self.cell_chars = {}           # cell index -> characters it printed
         self.replies = {}
         self.on_cell_executed = self._record_reply
 
@@ -73,7 +74,9 @@ class CappedClient(NotebookClient):
 
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
-        self.output_chars += len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
+        n = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
+        self.output_chars += n
+        self.cell_chars[cell_index] = self.cell_chars.get(cell_index, 0) + n
         return None
 
 
@@ -162,6 +165,7 @@ def run_job(job, zygote=None):
     fatal = set()
     done = set()           # harness cells that completed: not repeated on a new kernel
     output_chars, attempts, memory_limited = 0, 0, False
+    cell_chars = {}
     if job.get("memory"):
         memory_limited = _limit_memory(job["memory"])
     while attempts < MAX_ATTEMPTS and time.monotonic() < deadline - 1:
@@ -214,13 +218,16 @@ def run_job(job, zygote=None):
             break
         finally:
             output_chars += client.output_chars
+            for i, n in client.cell_chars.items():
+                cell_chars[i] = cell_chars.get(i, 0) + n
         if not restart:
             break
     for i in fatal:
         if status[i]["status"] not in ("timeout", "died"):
             status[i] = {"status": "skipped"}
     result = {"cells": [status[i] for i in range(len(cells))], "attempts": attempts,
-              "output_chars": output_chars, "memory_limited": memory_limited,
+              "output_chars": output_chars, "cell_output_chars": {str(i): n for i, n in cell_chars.items()},
+              "memory_limited": memory_limited,
               "out_of_time": time.monotonic() >= deadline - 1}
     if "startup_error" in status:
         result["startup_error"] = status["startup_error"]
