@@ -17,7 +17,7 @@ import pytest
 
 from bpcourse import cli
 from bpcourse.authoring.exercises import BEGIN_SOLUTION, END_SOLUTION
-from bpcourse.grading import grader
+from bpcourse.grading import grader, reaper
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "ex1_forward.ipynb"
@@ -125,7 +125,8 @@ for _ in range(100):
     time.sleep(0.05)
 '''
 
-# prints 1,288,890 characters (the numbers 0..199999, one per line), all in its last cell
+# prints 1,288,890 characters (the numbers 0..199999, one per line), all in its last cell; the
+# note names that cell (the count itself depends on how much a loaded machine prints in time)
 FLOOD = make_notebook(after=("for i in range(200_000):\n    print(i)",))
 FLOOD_CELL = len(nbformat.reads(FLOOD, as_version=4).cells) - 1
 
@@ -160,7 +161,7 @@ CASES = {
     "os_exit_cell": (make_notebook(before=("import os\nos._exit(0)",)), 4, {"notes": "killed the kernel"}),
     "os_exit_in_function": (make_notebook({"sigmoid_prime": _prime("import os\nos._exit(1)")}), 3,
                             {"sigmoid_prime": "kernel died"}),
-    "output_flood": (FLOOD, 4, {"notes": f"printed 1,288,890 characters (most by cell {FLOOD_CELL}: 1,288,890)"}),
+    "output_flood": (FLOOD, 4, {"notes": f"characters (most by cell {FLOOD_CELL}: "}),
     "huge_allocation": (make_notebook({"sigmoid_prime": _prime("big = np.ones((20_000, 20_000))\nreturn big")}), 3,
                         {"sigmoid_prime": "MemoryError"}),
     "patched_numpy": (make_notebook({"sigmoid_prime": _prime("return np.zeros_like(z)")}, before=(
@@ -422,12 +423,7 @@ def test_two_files_of_one_student_and_exercise_say_so(tmp_path):
 
 
 def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2:][:1] not in (b"Z", b"X")     # a zombie has ended
+    return reaper.stat_fields(pid) is not None and not reaper.is_zombie(pid)   # a zombie has ended
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the subreaper is Linux's")

@@ -99,8 +99,8 @@ def run_notebook(path, timeout=120, kernel_name="python3"):
     started = []
     with tempfile.TemporaryDirectory(prefix="bpcourse-kernel-") as sockets:
         client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, config=_kernel_config(sockets),
-                                extra_arguments=_KERNEL_ARGS, resources={"metadata": {"path": str(path.parent)}}, record_timing=True,
-                                on_cell_start=lambda cell, cell_index: started.append(cell_index))
+                                extra_arguments=_KERNEL_ARGS, resources={"metadata": {"path": str(path.parent)}},
+                                record_timing=True, on_cell_start=lambda cell, cell_index: started.append(cell_index))
         start = time.perf_counter()
         try:
             client.execute()

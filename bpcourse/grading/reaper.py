@@ -36,23 +36,33 @@ def become_subreaper():
         return False
 
 
+def stat_fields(pid):
+    """The fields of /proc/<pid>/stat after "pid (name) ": state, ppid, ...; None when the
+    process is gone or there is no /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rfind(b")") + 2:].split()
+
+
+def is_zombie(pid):
+    """True when ``pid`` has ended but is not reaped yet (state Z or X in /proc)."""
+    fields = stat_fields(pid)
+    return bool(fields) and fields[0] in (b"Z", b"X")
+
+
 def children(pid):
     """The pids whose parent is ``pid``, read from /proc (empty where there is no /proc)."""
-    found = []
     try:
         entries = os.listdir("/proc")
     except OSError:
-        return found
+        return []
+    found = []
     for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:                # it ended while we looked
-            continue
-        fields = stat[stat.rfind(b")") + 2:].split()   # after "pid (name) ": state, ppid, ...
-        if len(fields) > 1 and int(fields[1]) == pid:
+        fields = stat_fields(entry) if entry.isdigit() else None   # None: it ended while we looked
+        if fields and len(fields) > 1 and int(fields[1]) == pid:
             found.append(int(entry))
     return found
 

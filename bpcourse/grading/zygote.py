@@ -35,6 +35,8 @@ import sys
 import threading
 import time
 
+from . import reaper
+
 PRELOAD = (                            # what a grading kernel imports anyway; each is optional
     "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.iostream",
     "ipykernel.comm", "ipykernel.displayhook", "ipykernel.eventloops", "ipykernel.heartbeat",
@@ -365,7 +367,7 @@ class ForkedKernel:
             except PermissionError:    # the pid now belongs to someone else
                 self.returncode = -signal.SIGKILL
             else:
-                if _is_zombie(self.pid):   # reparented to an init that does not reap
+                if reaper.is_zombie(self.pid):   # reparented to an init that does not reap
                     self.returncode = -signal.SIGKILL
         return self.returncode
 
@@ -386,15 +388,6 @@ class ForkedKernel:
 
     def kill(self):
         self.send_signal(signal.SIGKILL)
-
-
-def _is_zombie(pid):
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2:][:1] in (b"Z", b"X")
 
 
 def make_provisioner_class():
