@@ -27,6 +27,9 @@ between repeats cancels out. Ratios compare the same dtype and the same thread c
 On a shared or loaded machine the 2-thread rows mostly measure the contention (a
 BLAS/OpenMP thread that waits for a busy core): trust the 1-thread ratios first.
 Nothing here changes OPENBLAS_CORETYPE or the BLAS build.
+
+After the table, a few lines judge the performance issue's targets on this run's own
+(unrounded) numbers: how many comparisons meet each one, and which do not.
 """
 import argparse
 import os
@@ -424,15 +427,17 @@ def contenders_for(wl, quick, args):
 def paired_ratio(times, base):
     """The contender's time over bpcourse's, repeat by repeat (both ran in the same repeat, one
     after the other, so a change of the machine's load between repeats cancels out): the median
-    and the range of those ratios, as table cells. A contender timed in fewer repeats (c:k/n) is
-    paired with bpcourse's first ones."""
+    of those ratios (None for bpcourse itself, or without a bpcourse row) and its two table cells,
+    the median and the range. A contender timed in fewer repeats (c:k/n) is paired with
+    bpcourse's first ones."""
     if not base:
-        return "-", "-"
+        return None, "-", "-"
     if times is base:
-        return "1.00", "-"
+        return None, "1.00", "-"
     ratios = [t / b for t, b in zip(times, base)]
     spread = f"{min(ratios):.2f}-{max(ratios):.2f}" if len(ratios) > 1 else "-"
-    return f"{statistics.median(ratios):.2f}", spread
+    median = statistics.median(ratios)
+    return median, f"{median:.2f}", spread
 
 
 def run_training(wl, args, rows):
@@ -470,7 +475,7 @@ def run_training(wl, args, rows):
     for c in contenders:
         s = statistics.median(times[id(c)])
         thr = c.threads
-        ratio, spread = paired_ratio(times[id(c)], base.get((c.dtype, thr)))
+        r, ratio, spread = paired_ratio(times[id(c)], base.get((c.dtype, thr)))
         gflops = flops / s / 1e9
         peak = PEAK.get((c.dtype, thr))
         with c.using():
@@ -484,6 +489,7 @@ def run_training(wl, args, rows):
         note = ",".join((["a"] if isinstance(c, Sklearn) else []) + (["b"] if isinstance(c, PerExample) else [])
                         + (["d"] if isinstance(c, MatmulsOnly) else [])
                         + ([f"c:{c.partial}/{n_batches}"] if c.partial else []))
+        RESULTS[(wl.key, c.name, np.dtype(c.dtype).name, thr)] = (r, 100 * gflops / peak if peak else None)
         rows.append(("row", c.name, np.dtype(c.dtype).name, thr, f"{s:.4g}", ratio, spread, f"{gflops:.2f}",
                      f"{100 * gflops / peak:.1f}%" if peak else "-",
                      f"{acc:.3f}" if acc is not None else "-",
@@ -559,12 +565,41 @@ def run_batchnorm(args, rows):
             for i, (name, t, _, _) in enumerate(runs):
                 i0 = base[t]
                 rows.append(("row", name + " fwd+bwd", dname, t, f"{1e6 * statistics.median(both[i]):.1f}",
-                             *paired_ratio(both[i], both[i0]), "-", "-", "-", "-", ""))
+                             *paired_ratio(both[i], both[i0])[1:], "-", "-", "-", "-", ""))
+                r, ratio, spread = paired_ratio(bwd[i], bwd[i0])
+                RESULTS[(f"W5 {N}x{D}", name + " bwd only", dname, t)] = (r, None)
                 rows.append(("row", name + " bwd only", dname, t, f"{1e6 * statistics.median(bwd[i]):.1f}",
-                             *paired_ratio(bwd[i], bwd[i0]), "-", "-", "-", "-", ""))
+                             ratio, spread, "-", "-", "-", "-", ""))
 
 
 PEAK = {}
+RESULTS = {}    # (workload, contender, dtype, threads) -> (median ratio to bpcourse or None, %peak or None)
+
+
+def _verdict(label, checks, met, fmt="{:.2f}"):
+    """One line per target: how many of the (name, value) checks are ``met``, and which are not."""
+    if not checks:
+        return f"  {label}: not measured in this run"
+    missed = [f"{name} {fmt.format(value)}" for name, value in checks if not met(value)]
+    return (f"  {label}: {len(checks) - len(missed)} of {len(checks)} met"
+            + (f"; missed: {', '.join(missed)}" if missed else ""))
+
+
+def targets_summary(results):
+    """The performance issue's targets, judged on this run's unrounded numbers."""
+    def ratios(contender, workload=lambda w: w in ("W1", "W2", "W3", "W4")):
+        return [(f"{w[3:] or w} {d} {t} thr", r) for (w, c, d, t), (r, _) in sorted(results.items())
+                if c == contender and workload(w) and r is not None]
+    peak = [(f"{t} thr", p) for (w, c, d, t), (_, p) in sorted(results.items())
+            if (w, c, d) == ("W3", "bpcourse", "float32") and p is not None]
+    return ["Targets (performance issue), judged on this run:",
+            _verdict("bpcourse >= 1.5x PyTorch on W1-W4 (x bpc >= 1.50)", ratios("PyTorch"), lambda r: r >= 1.5),
+            _verdict("ahead of scikit-learn on W1-W4 (x bpc > 1)", ratios("scikit-learn"), lambda r: r > 1.0),
+            _verdict("W3 float32 at >= 50% of the GEMM peak of the same thread count", peak,
+                     lambda p: p >= 50.0, "{:.1f}%"),
+            _verdict("W5 backward within 1.2x of BatchNorm1d (x bpc >= 0.83)",
+                     ratios("PyTorch BatchNorm1d bwd only", lambda w: w.startswith("W5")), lambda r: r >= 1 / 1.2),
+            "  lessons + solutions in <= 60 s of kernel time: see python benchmarks/notebook_times.py"]
 
 
 def cpu_model():
@@ -676,6 +711,10 @@ def main(argv=None):
           "d: not a trainer but a ceiling: only the matmuls of bpcourse's step (and the gather of each batch),\n"
           "  into preallocated outputs, with no activation, loss or update. Its x bpc is the share of bpcourse's\n"
           "  time that the matmuls take; no numpy trainer with this BLAS gets past its GFLOP/s at these shapes.")
+    print()
+    if args.quick:
+        print("(--quick: tiny sizes, so the verdicts below say nothing about the real workloads)")
+    print("\n".join(targets_summary(RESULTS)))
     return 0
 
 

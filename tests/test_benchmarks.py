@@ -60,6 +60,44 @@ def test_benchmark_quick_prints_the_full_table():
         assert names["PyTorch"] == 8 and names["PyTorch BatchNorm1d bwd only"] == 2
     if "sklearn" not in MISSING:
         assert names["scikit-learn"] == 8
+    # the targets, judged on the run's own numbers, after the table
+    verdicts = out[out.index("Targets (performance issue)"):].splitlines()
+    assert len(verdicts) == 6, verdicts
+    torch_lines = [v for v in verdicts if "PyTorch" in v or "BatchNorm1d" in v]
+    assert len(torch_lines) == 2
+    for line in torch_lines:
+        assert ("not measured" in line) == ("torch" in MISSING), line
+    assert " of 1 met" in next(v for v in verdicts if "GEMM peak" in v)   # --threads 1: one W3 float32 row
+
+
+def _run_module():
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "benchmarks" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_targets_summary_judges_the_unrounded_numbers():
+    run = _run_module()
+    results = {
+        ("W1", "PyTorch", "float64", 1): (1.62, 20.0),
+        ("W3", "PyTorch", "float64", 2): (1.4999, 30.0),     # prints as 1.50, and is still a miss
+        ("W1", "scikit-learn", "float32", 1): (1.01, 10.0),
+        ("W2", "scikit-learn", "float32", 1): (0.97, 10.0),
+        ("W1", "bpcourse", "float64", 1): (None, 34.0),       # bpcourse's own rows are no comparison
+        ("W3", "bpcourse", "float32", 1): (None, 50.4),
+        ("W3", "bpcourse", "float32", 2): (None, 28.3),
+        ("W5 256x512", "PyTorch BatchNorm1d bwd only", "float64", 1): (0.834, None),
+        ("W5 256x512", "PyTorch BatchNorm1d bwd only", "float64", 2): (0.58, None),
+        ("W5 256x512", "PyTorch BatchNorm1d fwd+bwd", "float64", 2): (0.10, None),   # not the target
+    }
+    lines = run.targets_summary(results)
+    torch_line, sklearn_line, peak_line, bn_line = lines[1:5]
+    assert torch_line.endswith("1 of 2 met; missed: W3 float64 2 thr 1.50")
+    assert sklearn_line.endswith("1 of 2 met; missed: W2 float32 1 thr 0.97")
+    assert peak_line.endswith("1 of 2 met; missed: 2 thr 28.3%")
+    assert bn_line.endswith("1 of 2 met; missed: 256x512 float64 2 thr 0.58")
+    assert run.targets_summary({})[1].endswith("not measured in this run")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("nbclient") is None or importlib.util.find_spec("ipykernel") is None,
