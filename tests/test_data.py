@@ -67,7 +67,7 @@ def test_xor_classic_points():
 
 
 def test_noisy_xor_points_stay_near_their_corner():
-    x, y = data.xor(n=103, noise=0.1, seed=3)
+    x, y = data.xor(N=103, noise=0.1, seed=3)
     assert x.shape == (103, 2) and y.shape == (103, 1) and y.dtype == np.float64
     corner = np.round(x).astype(int)                 # noise 0.1: every point rounds to its corner
     assert np.array_equal(y[:, 0], corner[:, 0] ^ corner[:, 1])
@@ -78,7 +78,7 @@ def test_noisy_xor_points_stay_near_their_corner():
 
 @pytest.mark.parametrize("make", TOY_SETS, ids=lambda f: f.__name__)
 def test_toy_sets_are_deterministic_for_a_seed(make):
-    kwargs = {"n": 40, "noise": 0.1} if make is data.xor else {}
+    kwargs = {"N": 40, "noise": 0.1} if make is data.xor else {}
     x1, y1 = make(seed=7, **kwargs)
     x2, y2 = make(seed=7, **kwargs)
     x3, _ = make(seed=8, **kwargs)
@@ -86,19 +86,19 @@ def test_toy_sets_are_deterministic_for_a_seed(make):
     assert not np.array_equal(x1, x3)
 
 
-@pytest.mark.parametrize("make, n, classes", [(data.two_moons, 101, 2), (data.circles, 101, 2),
+@pytest.mark.parametrize("make, N, classes", [(data.two_moons, 101, 2), (data.circles, 101, 2),
                                               (data.spirals, 301, 3)], ids=["moons", "circles", "spirals"])
-def test_toy_sets_shapes_and_balanced_classes(make, n, classes):
-    x, y = make(n=n)
-    assert x.shape == (n, 2) and x.dtype == np.float64
-    assert y.shape == (n,) and y.dtype == np.int64
+def test_toy_sets_shapes_and_balanced_classes(make, N, classes):
+    x, y = make(N=N)
+    assert x.shape == (N, 2) and x.dtype == np.float64
+    assert y.shape == (N,) and y.dtype == np.int64
     counts = np.bincount(y)
     assert len(counts) == classes and counts.max() - counts.min() <= 1
     assert len(set(y[:10].tolist())) > 1, "examples should come shuffled, not sorted by class"
 
 
 def test_two_moons_without_noise_lie_on_their_half_circles():
-    x, y = data.two_moons(n=50, noise=0.0)
+    x, y = data.two_moons(N=50, noise=0.0)
     upper, lower = x[y == 0], x[y == 1]
     assert np.allclose(np.hypot(*upper.T), 1.0) and np.all(upper[:, 1] >= -1e-12)
     assert np.allclose(np.hypot(lower[:, 0] - 1.0, lower[:, 1] - 0.5), 1.0)
@@ -106,22 +106,32 @@ def test_two_moons_without_noise_lie_on_their_half_circles():
 
 
 def test_circles_without_noise_have_the_two_radii():
-    x, y = data.circles(n=60, noise=0.0, factor=0.3)
+    x, y = data.circles(N=60, noise=0.0, factor=0.3)
     radius = np.hypot(x[:, 0], x[:, 1])
     assert np.allclose(radius[y == 0], 1.0) and np.allclose(radius[y == 1], 0.3)
 
 
 def test_spirals_arms_and_radius():
-    x, y = data.spirals(n=302, classes=4, noise=0.5)
+    x, y = data.spirals(N=302, classes=4, noise=0.5)
     assert np.array_equal(np.bincount(y), [76, 76, 75, 75])
     radius = np.hypot(x[:, 0], x[:, 1])
     assert radius.min() >= 0 and radius.max() <= 1 + 1e-12   # noise turns the angle, not the radius
     assert np.isclose(radius.max(), 1.0)
 
 
-@pytest.mark.parametrize("call", [lambda: data.two_moons(n=0), lambda: data.circles(noise=-1),
+@pytest.mark.parametrize("make", TOY_SETS, ids=lambda f: f.__name__)
+def test_toy_sets_count_is_N_and_the_old_keyword_n_still_works(make):
+    x_new, y_new = make(N=40, seed=2)
+    x_old, y_old = make(n=40, seed=2)
+    assert len(x_new) == 40
+    assert np.array_equal(x_new, x_old) and np.array_equal(y_new, y_old)
+    with pytest.raises(ValueError, match="^N must be an integer"):
+        make(n=0)
+
+
+@pytest.mark.parametrize("call", [lambda: data.two_moons(N=0), lambda: data.circles(noise=-1),
                                   lambda: data.circles(factor=1.5), lambda: data.spirals(classes=1),
-                                  lambda: data.xor(n=2.5)])
+                                  lambda: data.xor(N=2.5)])
 def test_toy_sets_reject_bad_arguments(call):
     with pytest.raises(ValueError, match="must be"):
         call()
