@@ -1,35 +1,40 @@
 """Gradient checking: compare a backward pass with centred differences.
 
-    df/dx_i ~ (f(x + h e_i) - f(x - h e_i)) / (2h)       error O(h^2)
+    df/dx_i ~ (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)       error O(eps^2)
 
 and measure agreement by the relative error
 
     rel_error(a, b) = max_i |a_i - b_i| / max(1e-8, max_i (|a_i| + |b_i|))
 
 which is scale-free: ~1e-10 or less means the analytic gradient is right
-(float64, h = 1e-5); ~1e-2 or more means a bug.
+(float64, eps = 1e-5); ~1e-2 or more means a bug.
+
+The step is eps, not h: in the course h is the hidden activation. (The old
+keyword h is still accepted.)
 """
 from dataclasses import dataclass
 
 import numpy as np
 
 
-def numerical_gradient(f, x, h=1e-5):
-    """Centred-difference gradient of the scalar function f() with respect to the array x.
+def numerical_gradient(f, x, eps=1e-5, *, h=None):
+    """Centred-difference gradient of the scalar function f() with respect to the array x:
+    (f(x + eps e_i) - f(x - eps e_i)) / (2 eps) for every element i.
 
     x is changed in place, one element at a time, and restored; f takes no
     arguments and must read x (e.g. a closure over the model's weights).
-    Returns an array shaped like x.
+    ``h`` is the old name of eps. Returns an array shaped like x.
     """
+    eps = eps if h is None else h
     grad = np.zeros(x.shape, dtype=np.float64)
     for i in np.ndindex(x.shape):
         old = x[i]
-        x[i] = old + h
+        x[i] = old + eps
         f_plus = f()
-        x[i] = old - h
+        x[i] = old - eps
         f_minus = f()
         x[i] = old
-        grad[i] = (f_plus - f_minus) / (2 * h)
+        grad[i] = (f_plus - f_minus) / (2 * eps)
     return grad
 
 
@@ -75,19 +80,21 @@ class GradCheckReport:
         return "\n".join(lines)
 
 
-def check_model_gradients(model, x, y, h=1e-5, tol=1e-7):
-    """Check every parameter of ``model`` (a Sequential) against centred differences.
+def check_model_gradients(model, x, y, eps=1e-5, tol=1e-7, *, h=None):
+    """Check every parameter of ``model`` (a Sequential) against centred differences
+    with step eps (``h`` is its old name).
 
     The loss is evaluated in training mode (batch norm uses batch statistics);
     running averages are restored afterwards. Returns a GradCheckReport naming
     each parameter's relative error and the first element that disagrees.
     """
+    eps = eps if h is None else h
     saved = {k: v.copy() for k, v in model.buffers().items()}
     model.loss_and_grads(x, y, train=True)
     analytic = {k: g.copy() for k, g in model.grads().items()}
     errors, first_bad = {}, None
     for name, W in model.params().items():
-        numeric = numerical_gradient(lambda: model.loss(x, y, train=True), W, h)
+        numeric = numerical_gradient(lambda: model.loss(x, y, train=True), W, eps)
         errors[name] = rel_error(analytic[name], numeric)
         if first_bad is None and errors[name] > tol:
             scale = max(1e-8, float(np.max(np.abs(analytic[name]) + np.abs(numeric))))

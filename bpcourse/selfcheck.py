@@ -662,13 +662,13 @@ register(Check(
 register(Check(
     name="numerical_gradient", exercise="ex3_backprop", args=("f", "x", "eps"),
     make_inputs=_numgrad_inputs, callables={"f": _SMOOTH_F},
-    reference=lambda f, x, eps: gradcheck.numerical_gradient(f, x, h=eps),
+    reference=lambda f, x, eps: gradcheck.numerical_gradient(f, x, eps=eps),
     visible=[{"seed": 0, "shape": [3]}, {"seed": 1, "shape": [2, 3]}],
     rtol=1e-7, atol=1e-8,
     mistakes=[Mistake("one-sided difference", "Use the centred difference (f(x + eps) - f(x - eps)) / (2 eps): "
                       "its error is O(eps^2), the one-sided one's O(eps).", _one_sided),
               Mistake("divided by eps instead of 2 eps", "The two points x + eps and x - eps are 2 eps apart.",
-                      lambda f, x, eps: 2 * gradcheck.numerical_gradient(f, x, h=eps))],
+                      lambda f, x, eps: 2 * gradcheck.numerical_gradient(f, x, eps=eps))],
     forbidden=("bpcourse.gradcheck.numerical_gradient",),
 ))
 

@@ -26,3 +26,12 @@ def test_rel_error_formula():
                                        (0.0, "0"), (0.25, "0.25")])
 def test_error_bound(err, text):
     assert error_bound(err) == text
+
+
+def test_step_is_eps_and_the_old_keyword_h_still_works():
+    x = np.array([0.3, -1.2, 2.0])
+    f = lambda: float(np.sum(np.sin(x)))                                  # noqa: E731
+    by_eps = numerical_gradient(f, x, eps=1e-3)
+    assert np.array_equal(by_eps, numerical_gradient(f, x, h=1e-3))
+    assert not np.array_equal(by_eps, numerical_gradient(f, x, eps=1e-5))   # the step is used
+    assert np.allclose(by_eps, np.cos(x), rtol=1e-6, atol=0)
