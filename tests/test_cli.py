@@ -93,3 +93,14 @@ def test_exercises_build_refuses_to_write_over_the_solutions(tmp_path, capsys):
     assert {p.name: p.read_bytes() for p in sols.glob("*.ipynb")} == before
     assert cli.main(["exercises", "check", "--solutions", str(tmp_path / "none")]) == 2
     assert "no exercise notebooks" in capsys.readouterr().err
+
+
+def test_grade_refuses_a_folder_without_notebooks_and_keeps_the_old_grades(tmp_path, capsys):
+    empty = tmp_path / "submissions"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a notebook")
+    old = tmp_path / "grades.csv"
+    old.write_text("student_id,score\nalice,4\n")
+    assert cli.main(["grade", str(empty), "--out", str(old)]) == 2
+    assert "no notebooks (*.ipynb) found in" in capsys.readouterr().err
+    assert old.read_text() == "student_id,score\nalice,4\n"

@@ -153,6 +153,10 @@ CASES = {
                   {"sigmoid_prime": "raised ValueError: boom"}),
     "infinite_loop_in_function": (make_notebook({"sigmoid_prime": _prime("while True:\n    pass")}), 3,
                                   {"sigmoid_prime": "did not return within"}),
+    # calls its own Python function in a loop: the timeout often strikes inside the grader's
+    # profile hook, which Python then drops; that must read as a timeout, not as tampering
+    "slow_loop_of_calls": (make_notebook({"sigmoid_prime": _prime("while True:\n    sigmoid(z)")}), 3,
+                           {"sigmoid_prime": "did not return within"}),
     "infinite_loop_cell": (make_notebook(after=("while True:\n    pass",)), 4,
                            {"notes": "did not finish within the per-cell limit"}),
     "sys_exit_cell": (make_notebook(before=("import sys\nsys.exit(1)",)), 4, {f: "passed" for f in FUNCTIONS}),

@@ -160,7 +160,8 @@ def run(user_ns, spec_path):
             record["ename"] = type(e).__name__
             record["evalue"] = str(e)[:1000]
         finally:
-            if sys.getprofile() is not watch:
+            # a timeout raised while the watch itself runs makes Python drop it: that is no tampering
+            if sys.getprofile() is not watch and record["status"] != "timeout":
                 sys.__dict__.setdefault(_CALLS, []).append(WATCH_OFF)
             sys.setprofile(None)
             if timed:
