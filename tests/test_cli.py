@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bpcourse import cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,3 +106,12 @@ def test_grade_refuses_a_folder_without_notebooks_and_keeps_the_old_grades(tmp_p
     assert cli.main(["grade", str(empty), "--out", str(old)]) == 2
     assert "no notebooks (*.ipynb) found in" in capsys.readouterr().err
     assert old.read_text() == "student_id,score\nalice,4\n"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, a folder nobody can write in")
+def test_grade_refuses_an_output_folder_it_cannot_write_before_grading(tmp_path, capsys):
+    sub = tmp_path / "alice.ipynb"
+    sub.write_text((ROOT / "exercises" / "ex1_forward.ipynb").read_text())
+    assert cli.main(["grade", str(sub), "--out", "/proc/grades.csv"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write in /proc" in err and "graded" not in err

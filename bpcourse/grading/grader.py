@@ -689,6 +689,10 @@ def _check_outputs(outputs, subs):
             raise FileNotFoundError(f"{arg} {path}: the folder {path.parent} does not exist")
         if path.resolve() in inputs:
             raise ValueError(f"{arg} {path} is one of the submissions: it would be overwritten")
+        try:        # the table and its .partial copy are written beside the file: try it now, not at the end
+            tempfile.TemporaryFile(dir=path.parent).close()
+        except OSError as e:
+            raise ValueError(f"{arg} {path}: cannot write in {path.parent} ({e.strerror or e})") from None
     if len(given) == 2 and len({p.resolve() for p in given.values()}) == 1:
         raise ValueError(f"--out and --json are the same file ({given['--out']}): one would replace the other")
 
