@@ -88,13 +88,12 @@ def check_model_gradients(model, x, y, eps=1e-5, tol=1e-7, *, h=None):
     running averages are restored afterwards. Returns a GradCheckReport naming
     each parameter's relative error and the first element that disagrees.
     """
-    eps = eps if h is None else h
     saved = {k: v.copy() for k, v in model.buffers().items()}
     model.loss_and_grads(x, y, train=True)
     analytic = {k: g.copy() for k, g in model.grads().items()}
     errors, first_bad = {}, None
     for name, W in model.params().items():
-        numeric = numerical_gradient(lambda: model.loss(x, y, train=True), W, eps)
+        numeric = numerical_gradient(lambda: model.loss(x, y, train=True), W, eps, h=h)
         errors[name] = rel_error(analytic[name], numeric)
         if first_bad is None and errors[name] > tol:
             scale = max(1e-8, float(np.max(np.abs(analytic[name]) + np.abs(numeric))))

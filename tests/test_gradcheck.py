@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from bpcourse.gradcheck import error_bound, numerical_gradient, rel_error
+from bpcourse.gradcheck import check_model_gradients, error_bound, numerical_gradient, rel_error
 
 
 def test_numerical_gradient_of_a_known_function_and_restores_x():
@@ -35,3 +35,13 @@ def test_step_is_eps_and_the_old_keyword_h_still_works():
     assert np.array_equal(by_eps, numerical_gradient(f, x, h=1e-3))
     assert not np.array_equal(by_eps, numerical_gradient(f, x, eps=1e-5))   # the step is used
     assert np.allclose(by_eps, np.cos(x), rtol=1e-6, atol=0)
+
+
+def test_check_model_gradients_takes_eps_and_the_old_keyword_h():
+    from bpcourse.model import mlp
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((5, 3)), rng.integers(0, 2, 5)
+    model = mlp([3, 4, 2], output=None, loss="softmax_cross_entropy")
+    by_eps = check_model_gradients(model, x, y, eps=1e-4).errors
+    assert by_eps == check_model_gradients(model, x, y, h=1e-4).errors
+    assert by_eps != check_model_gradients(model, x, y, eps=1e-6).errors      # the step reaches the differences

@@ -153,7 +153,7 @@ CASES = {
                   {"sigmoid_prime": "raised ValueError: boom"}),
     "infinite_loop_in_function": (make_notebook({"sigmoid_prime": _prime("while True:\n    pass")}), 3,
                                   {"sigmoid_prime": "did not return within"}),
-    # calls its own Python function in a loop: the timeout often strikes inside the grader's
+    # calls its own Python function in a loop: the timeout can strike inside the grader's
     # profile hook, which Python then drops; that must read as a timeout, not as tampering
     "slow_loop_of_calls": (make_notebook({"sigmoid_prime": _prime("while True:\n    sigmoid(z)")}), 3,
                            {"sigmoid_prime": "did not return within"}),

@@ -558,14 +558,14 @@ def _judge_function(f, chk, cases, data, io, cell_status, harness_index, learner
 def _judge_case(chk, rec, data, arrays, opts):
     s = rec.get("status")
     calls = rec.get("package_calls")
-    if s == "timeout":      # no credit either way; a slow answer is not accused of anything
-        return selfcheck.Verdict(False, f"{chk.name} did not return within "
-                                        f"{min(opts.case_timeout, opts.cell_timeout):g} s (an infinite loop?)")
     if calls and kernel_side.WATCH_OFF in calls:
         return selfcheck.Verdict(False, f"no credit: {chk.name} turned off the grader's watch of "
                                         "package calls (sys.setprofile)")
     if calls:
         return selfcheck.Verdict(False, f"no credit: {chk.name} calls the package's own {', '.join(calls)}")
+    if s == "timeout":
+        return selfcheck.Verdict(False, f"{chk.name} did not return within "
+                                        f"{min(opts.case_timeout, opts.cell_timeout):g} s (an infinite loop?)")
     if s == "not_run":
         return selfcheck.Verdict(False, "not run: an earlier call of this function did not return")
     expected = chk.expected(data)
