@@ -3,34 +3,24 @@
 
     python benchmarks/notebook_times.py [PATH ...] [--timeout 300] [--slow-cell 10]
 
-Executes each notebook (default: every notebook in notebooks/ and solutions/) on a
-temporary copy of the repository's notebook folders, so the repository's files are
-never rewritten, and prints the kernel time per notebook, the total, any cell over
-``--slow-cell`` seconds, and whether the total is within the 60 s budget.
+Executes each notebook (default: every notebook in notebooks/ and solutions/) without
+saving it, so the repository's files are never rewritten, and prints the kernel time per
+notebook, the total, any cell over ``--slow-cell`` seconds, and whether the total is
+within the 60 s budget.
 Kernel time is the sum of the cells' execution times (nbclient's timing metadata),
 without the kernel start-up. Run it with OPENBLAS_NUM_THREADS=1 to match CI.
 """
 import argparse
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bpcourse.authoring.notebooks import DEFAULT_FOLDERS, find_notebooks, run_notebook  # noqa: E402
+from bpcourse.authoring.notebooks import find_notebooks, run_notebook  # noqa: E402
 
 BUDGET = 60.0
-
-
-def copy_tree(tmp):
-    """Copy the notebook folders (and exercises/, which lessons link to) into tmp."""
-    for folder in (*DEFAULT_FOLDERS, "exercises"):
-        src = ROOT / folder
-        if src.is_dir():
-            shutil.copytree(src, tmp / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
 
 
 def main(argv=None):
@@ -40,35 +30,27 @@ def main(argv=None):
     p.add_argument("--slow-cell", type=float, default=10.0, help="flag cells slower than this (s)")
     args = p.parse_args(argv)
 
-    originals = find_notebooks(args.paths or None)
     results, failures = [], []
-    with tempfile.TemporaryDirectory(prefix="bpcourse-nbtimes-") as tmp:
-        tmp = Path(tmp)
-        copy_tree(tmp)
-        for nb in originals:
-            nb = nb.resolve()
-            try:
-                rel = nb.relative_to(ROOT)
-            except ValueError:   # a notebook outside the repository: copy it alone
-                rel = Path("outside") / nb.name
-            copy = tmp / rel
-            if not copy.exists():
-                copy.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(nb, copy)
-            t0 = time.perf_counter()
-            try:
-                _, cells = run_notebook(copy, timeout=args.timeout)   # rewrites the copy only
-            except Exception as exc:   # report and go on with the others
-                failures.append((rel, f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:160]}"))
-                continue
-            wall = time.perf_counter() - t0
-            kernel = sum(s for _, s in cells)
-            slow = [(i, s) for i, s in cells if s > args.slow_cell]
-            results.append((rel, kernel, wall, slow))
-            top = max(cells, key=lambda c: c[1], default=(None, 0.0))
-            print(f"{str(rel):45s} kernel {kernel:6.2f} s   (wall {wall:5.1f} s)   "
-                  f"slowest: cell {top[0]} {top[1]:.2f} s"
-                  + "".join(f"   SLOW cell {i}: {s:.1f} s" for i, s in slow), flush=True)
+    for nb in find_notebooks(args.paths or None):
+        nb = nb.resolve()
+        try:
+            rel = nb.relative_to(ROOT)
+        except ValueError:   # a notebook outside the repository
+            rel = nb
+        t0 = time.perf_counter()
+        try:
+            _, cells = run_notebook(nb, timeout=args.timeout, save=False)
+        except Exception as exc:   # report and go on with the others
+            failures.append((rel, f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:160]}"))
+            continue
+        wall = time.perf_counter() - t0
+        kernel = sum(s for _, s in cells)
+        slow = [(i, s) for i, s in cells if s > args.slow_cell]
+        results.append((rel, kernel, wall, slow))
+        top = max(cells, key=lambda c: c[1], default=(None, 0.0))
+        print(f"{str(rel):45s} kernel {kernel:6.2f} s   (wall {wall:5.1f} s)   "
+              f"slowest: cell {top[0]} {top[1]:.2f} s"
+              + "".join(f"   SLOW cell {i}: {s:.1f} s" for i, s in slow), flush=True)
 
     total = sum(k for _, k, _, _ in results)
     print("-" * 72)

@@ -2,6 +2,7 @@
 
     bpcourse info                 versions, where the bundled data and the cache live
     bpcourse notebooks run [PATH] re-execute lessons and solutions in place
+    bpcourse notebooks check [PATH] execute them, saving nothing: does this machine run the course?
     bpcourse exercises build      write exercises/ from solutions/
     bpcourse exercises check      fail, naming the notebook, when exercises/ is out of date
     bpcourse grade SUBMISSION...  grade submitted exercise notebooks into a CSV / JSON table
@@ -11,6 +12,7 @@ Each subcommand is a function ``cmd_<name>(args)`` registered in ``build_parser`
 import argparse
 import platform
 import sys
+import time
 
 MIN_MEMORY_MB = 1024     # address space: at 768 MB a kernel with numpy (and its BLAS buffers) fails the checks
 
@@ -42,25 +44,30 @@ def _fail(command, message):
 
 
 def cmd_notebooks_run(args):
-    """Re-execute notebooks in place, printing each one's time and any slow cell.
-    Stops at the first notebook that fails, naming it and the cell (the file is left as it was)."""
+    """Re-execute notebooks in place (``check``: execute only, save nothing), printing each one's
+    time and any slow cell. Stops at the first notebook that fails, naming it and the cell (the
+    file is left as it was)."""
     from nbformat.reader import NotJSONError
 
     from .authoring.notebooks import NotebookRunError, find_notebooks, run_notebook
 
+    command, save = f"notebooks {args.action}", args.action == "run"
     try:
         paths = find_notebooks(args.paths)
     except FileNotFoundError as e:
-        return _fail("notebooks run", e)
+        return _fail(command, e)
+    started = time.perf_counter()
     for path in paths:
         try:
-            total, cells = run_notebook(path, timeout=args.timeout)
+            total, cells = run_notebook(path, timeout=args.timeout, save=save)
         except NotebookRunError as e:
-            return _fail("notebooks run", e)
+            return _fail(command, e)
         except (NotJSONError, ValueError, OSError) as e:
-            return _fail("notebooks run", f"{path}: not a readable notebook ({type(e).__name__}: {e})")
+            return _fail(command, f"{path}: not a readable notebook ({type(e).__name__}: {e})")
         slow = [f"cell {i}: {s:.1f} s" for i, s in cells if s > args.slow]
-        print(f"{path}: {total:.1f} s" + (f"  (slow: {', '.join(slow)})" if slow else ""))
+        print(f"{path}: {total:.1f} s" + (f"  (slow: {', '.join(slow)})" if slow else ""), flush=True)
+    print(f"{len(paths)} notebook(s) {'re-executed and saved' if save else 'ran without errors'} "
+          f"in {time.perf_counter() - started:.1f} s" + ("" if save else "; no file was changed"))
     return 0
 
 
@@ -98,7 +105,7 @@ def cmd_exercises_check(args):
 def cmd_grade(args):
     """Grade submissions; exit 0 when every one of them got its row."""
     from .authoring.exercises import SOLUTIONS
-    from .grading.grader import grade
+    from .grading.grader import GradingInterrupted, grade
 
     if not args.out and not args.json:
         args.out = "grades.csv"
@@ -110,6 +117,14 @@ def cmd_grade(args):
     except (FileNotFoundError, ValueError) as e:
         print(f"bpcourse grade: {e}", file=sys.stderr)
         return 2
+    except GradingInterrupted as e:
+        tables = [p for p in (args.out, args.json) if p]
+        kept = (f"their rows are in {' and '.join(f'{p}.partial' for p in tables)}" if e.graded
+                else "no table was written")
+        print(f"\nbpcourse grade: interrupted after grading {e.graded} of {e.total} submission(s); {kept}; "
+              f"{' and '.join(tables)} {'was' if len(tables) == 1 else 'were'} left as before. "
+              "Run the command again to grade them all.", file=sys.stderr)
+        return 130
     failed = [r.file for r in rows if r.grader_error]
     print(f"graded {len(rows) - len(failed)} of {len(rows)} submission(s); "
           + ", ".join(f"{p} written" for p in (args.out, args.json) if p))
@@ -144,11 +159,15 @@ def build_parser():
 
     nbs = sub.add_parser("notebooks", help="maintain the stored notebooks")
     nbs_sub = nbs.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = nbs_sub.add_parser("run", help="re-execute notebooks in place (default: notebooks/ and solutions/)")
-    p.add_argument("paths", nargs="*", help="notebooks or folders of notebooks")
-    p.add_argument("--timeout", type=_positive(float), default=120, help="seconds allowed per cell (default 120)")
-    p.add_argument("--slow", type=_positive(float, 0), default=10, help="flag cells slower than this (seconds)")
-    p.set_defaults(func=cmd_notebooks_run)
+    for name, text in (("run", "re-execute notebooks and save them in place (default: notebooks/ and solutions/)"),
+                       ("check", "execute notebooks without saving them: check that a machine runs the course "
+                                 "(default: notebooks/ and solutions/)")):
+        p = nbs_sub.add_parser(name, help=text)
+        p.add_argument("paths", nargs="*", help="notebooks or folders of notebooks")
+        p.add_argument("--timeout", type=_positive(float), default=120, help="seconds allowed per cell (default 120)")
+        p.add_argument("--slow", type=_positive(float, 0), default=10,
+                       help="flag cells slower than this, in seconds (default 10)")
+        p.set_defaults(func=cmd_notebooks_run)
 
     exs = sub.add_parser("exercises", help="build exercises/ from solutions/, or check it is current")
     exs_sub = exs.add_subparsers(dest="action", metavar="ACTION", required=True)

@@ -102,7 +102,7 @@ def test_targets_summary_judges_the_unrounded_numbers():
 
 @pytest.mark.skipif(importlib.util.find_spec("nbclient") is None or importlib.util.find_spec("ipykernel") is None,
                     reason="nbclient and ipykernel are needed to execute notebooks")
-def test_notebook_times_runs_a_copy_and_reports_the_budget():
+def test_notebook_times_leaves_the_notebook_as_it_was_and_reports_the_budget():
     nb = ROOT / "solutions" / "ex1_forward.ipynb"
     if not nb.exists():
         pytest.skip(f"{nb} not found")

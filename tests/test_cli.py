@@ -84,6 +84,29 @@ def test_notebooks_run_names_the_notebook_and_cell_that_failed(tmp_path, capsys)
     assert "missing.ipynb" in err and "empty.ipynb: not a readable notebook" in err, err
 
 
+def test_notebooks_check_executes_without_changing_the_file(tmp_path, capsys):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    path = tmp_path / "lesson.ipynb"
+    nbformat.write(nb, path)
+    before = path.read_bytes()
+    assert cli.main(["notebooks", "check", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "lesson.ipynb:" in out and "1 notebook(s) ran without errors" in out and "no file was changed" in out
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["lesson.ipynb"]
+    (tmp_path / "broken.ipynb").write_text(nbformat.writes(nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("1 / 0")])))
+    assert cli.main(["notebooks", "check", str(tmp_path / "broken.ipynb")]) == 2
+    err = capsys.readouterr().err
+    assert "bpcourse notebooks check:" in err and "cell 0 raised ZeroDivisionError" in err, err
+
+
+def test_notebooks_run_on_a_folder_without_notebooks_says_so(tmp_path, capsys):
+    assert cli.main(["notebooks", "run", str(tmp_path)]) == 2
+    assert f"no notebooks (*.ipynb) in the folder {tmp_path}" in capsys.readouterr().err
+
+
 def test_exercises_build_refuses_to_write_over_the_solutions(tmp_path, capsys):
     import shutil
 

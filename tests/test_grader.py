@@ -245,10 +245,10 @@ def test_the_run_succeeds_with_one_row_per_submission(graded):
 
 def test_csv_has_nbgrader_columns_and_one_column_per_function(graded):
     header = list(graded["table"][0])
-    assert header == grader.NBGRADER_COLUMNS + list(FUNCTIONS) + ["reasons"]
+    assert header == grader.NBGRADER_COLUMNS + list(FUNCTIONS) + ["file", "reasons"]
     row = next(r for r in graded["table"] if r["student_id"] == "correct")
     assert (row["score"], row["max_score"], row["sigmoid"], row["forward"]) == ("4", "4", "1", "2")
-    assert row["reasons"] == ""
+    assert row["reasons"] == "" and Path(row["file"]).name == "correct.ipynb"
 
 
 def test_nbgrader_layout_gives_student_and_timestamp(graded):
@@ -387,6 +387,47 @@ def test_submissions_are_files_any_case_and_links_do_not_loop(tmp_path):
     assert found == ["B.IPYNB", "a.ipynb", "folder.ipynb/c.ipynb"]
 
 
+def test_a_folder_per_student_names_the_student_and_bent_names_are_graded(tmp_path):
+    exercises = grader.load_exercises()
+    for path in ("amy/ex1_forward.ipynb", "ben/ex1_forward.ipynb", "ben/ex2_loss.ipynb",
+                 "sam.ipynb", "dan.ipynb.txt", "eve.ipynb (1)", "ex3_backprop.ipynb",
+                 "fay/.ex1_forward.ipynb.swp", "notes.json", "fay/data.npz"):
+        (tmp_path / path).parent.mkdir(exist_ok=True)
+        (tmp_path / path).write_text("{}")
+    found = {s.path.relative_to(tmp_path).as_posix(): s.student_id
+             for s in grader.find_submissions([tmp_path], exercises)}
+    assert found == {"amy/ex1_forward.ipynb": "amy", "ben/ex1_forward.ipynb": "ben", "ben/ex2_loss.ipynb": "ben",
+                     "sam.ipynb": "sam", "dan.ipynb.txt": "dan", "eve.ipynb (1)": "eve",
+                     "ex3_backprop.ipynb": tmp_path.name}
+
+
+def test_a_notebook_saved_as_ipynb_txt_is_graded_and_the_name_is_noted(tmp_path):
+    sub = tmp_path / "dan.ipynb.txt"
+    sub.write_text(make_notebook(), encoding="utf-8")
+    out = tmp_path / "grades.csv"
+    rows = grader.grade([tmp_path], out=str(out), jobs=1, progress=False)
+    assert [(r.student_id, r.exercise, r.score) for r in rows] == [("dan", "ex1_forward", 4.0)], rows[0].notes
+    with open(out, newline="") as f:
+        (row,) = csv.DictReader(f)
+    assert "does not end in .ipynb (dan.ipynb.txt)" in row["reasons"] and row["file"] == str(sub)
+
+
+def test_the_csv_reason_is_one_line_and_says_a_whole_notebook_problem_once():
+    row = grader.Row(student_id="a", file="a.ipynb", functions={
+        f: {"points": 0.0, "max_points": 1.0, "reason": "", "checks": []} for f in ("sigmoid", "forward")})
+    grader._fail_all(row, "not a notebook: the file is not valid JSON (Expecting value at line 1)")
+    row.functions["forward"]["reason"] = "raised ValueError: shapes\n(2,3) and (4,5)\nnot aligned"
+    said = grader.lost_point_reasons(row)
+    assert said.count("not valid JSON") == 1, said
+    assert "\n" not in said and "forward: raised ValueError: shapes (2,3) and (4,5) not aligned" in said, said
+
+
+def test_an_unreadable_file_of_unknown_exercise_says_how_to_score_it(tmp_path):
+    (tmp_path / "x.ipynb").write_text("not json")
+    (row,) = grader.grade([tmp_path], jobs=1, progress=False)
+    assert row.max_score == 0 and "give --assignment" in grader.lost_point_reasons(row)
+
+
 def test_the_notebook_says_which_exercise_before_the_assignment_option(tmp_path):
     sub = tmp_path / "ben.ipynb"
     shutil.copy(ROOT / "exercises" / "ex2_loss.ipynb", sub)    # its metadata says ex2_loss
@@ -414,6 +455,52 @@ def test_an_interrupted_run_keeps_what_it_graded_beside_the_old_table(tmp_path, 
     assert out.read_text() == "the previous table\n"
     with open(f"{out}.partial", newline="") as f:
         assert [r["student_id"] for r in csv.DictReader(f)] == ["a"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SIGINT as Ctrl-C; /proc to see the kernel end")
+def test_ctrl_c_stops_grading_at_once_and_says_where_the_rows_are(tmp_path):
+    import signal
+    import subprocess
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "a_quick.ipynb").write_text(make_notebook(), encoding="utf-8")
+    for name in ("b_slow", "c_slow"):       # each would hold the grader for a minute
+        (subs / f"{name}.ipynb").write_text(make_notebook(before=[
+            f"import os, time\nopen({str(tmp_path / name)!r} + '.pid', 'w').write(str(os.getpid()))\n"
+            "time.sleep(60)"]), encoding="utf-8")
+    out = tmp_path / "grades.csv"
+    out.write_text("the previous table\n")
+    proc = subprocess.Popen([sys.executable, "-m", "bpcourse.cli", "grade", str(subs), "--out", str(out),
+                             "--jobs", "1", "--quiet", "--cell-timeout", "90", "--timeout", "200",
+                             "--assignment", "ex1_forward"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    kernel_pid = tmp_path / "b_slow.pid"
+    end = time.monotonic() + 120
+    while not kernel_pid.exists() and proc.poll() is None and time.monotonic() < end:
+        time.sleep(0.1)
+    assert kernel_pid.exists(), "the slow submission never started: the test would prove nothing"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)          # what Ctrl-C sends to the grader in a terminal
+    try:
+        stdout, stderr = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail("the grader went on grading the queue after Ctrl-C")
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr, stderr
+    assert "interrupted after grading 1 of 3 submission(s)" in stderr, stderr
+    assert f"{out}.partial" in stderr and "left as before" in stderr, stderr
+    assert out.read_text() == "the previous table\n"
+    with open(f"{out}.partial", newline="") as f:
+        assert [r["student_id"] for r in csv.DictReader(f)] == ["a_quick"]
+    assert not (tmp_path / "c_slow.pid").exists(), "a queued submission started after Ctrl-C"
+    pid = int(kernel_pid.read_text())
+    end = time.monotonic() + 5
+    while _alive(pid) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert not _alive(pid), "the kernel of the submission being graded outlived the grader"
 
 
 def test_two_files_of_one_student_and_exercise_say_so(tmp_path):

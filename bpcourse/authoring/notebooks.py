@@ -1,8 +1,10 @@
-"""Re-execute notebooks in place so their stored outputs are current.
+"""Re-execute notebooks in place so their stored outputs are current, or only check that they run.
 
 Lessons and solutions are stored executed; nbval compares a fresh run with
 what is stored. After editing a notebook, run ``bpcourse notebooks run PATH``
-(or with no path: every lesson and solution).
+(or with no path: every lesson and solution). ``bpcourse notebooks check`` executes
+them the same way but saves nothing: a room's machines can be checked without
+changing the files.
 """
 import os
 import re
@@ -26,7 +28,10 @@ def find_notebooks(paths=None, root=ROOT):
     found = []
     for p in paths:
         if p.is_dir():
-            found.extend(sorted(p.glob("*.ipynb")))
+            inside = sorted(p.glob("*.ipynb"))
+            if not inside:
+                raise FileNotFoundError(f"no notebooks (*.ipynb) in the folder {p}")
+            found.extend(inside)
         elif p.suffix == ".ipynb" and p.exists():
             found.append(p)
         else:
@@ -85,8 +90,9 @@ def _merge_streams(outputs):
     return merged
 
 
-def run_notebook(path, timeout=120, kernel_name="python3"):
-    """Execute the notebook at ``path`` top to bottom in its own folder and save it in place.
+def run_notebook(path, timeout=120, kernel_name="python3", save=True):
+    """Execute the notebook at ``path`` top to bottom in its own folder and save it in place
+    (``save=False``: only execute it; the file is not touched).
 
     Cells tagged ``raises-exception`` may raise; any other error stops the run
     and names the cell. Timing metadata is measured, then removed before
@@ -105,8 +111,8 @@ def run_notebook(path, timeout=120, kernel_name="python3"):
         try:
             client.execute()
         except (CellExecutionError, CellTimeoutError) as e:
-            raise NotebookRunError(f"{path}: cell {started[-1] if started else '?'} {_what_failed(e)}; "
-                                   "the file is unchanged") from None
+            raise NotebookRunError(f"{path}: cell {started[-1] if started else '?'} {_what_failed(e)}"
+                                   + ("; the file is unchanged" if save else "")) from None
         total = time.perf_counter() - start
     cell_times = []
     for i, cell in enumerate(nb.cells):
@@ -118,5 +124,6 @@ def run_notebook(path, timeout=120, kernel_name="python3"):
     # widget state gets new random model ids on every run: noise in every diff, and nothing
     # a reader needs (a widget is live only with a kernel); nbstripout drops it as well
     nb.metadata.pop("widgets", None)
-    nbformat.write(nb, path)
+    if save:
+        nbformat.write(nb, path)
     return total, cell_times

@@ -102,17 +102,29 @@ def _notebooks_under(folder):
             continue
         seen.add((real.st_dev, real.st_ino))
         dirs[:] = sorted(d for d in dirs if d != ".ipynb_checkpoints")
-        found += [Path(root) / n for n in names
-                  if n.lower().endswith(".ipynb") and (Path(root) / n).is_file()]
+        found += [Path(root) / n for n in names if _looks_like_notebook(n) and (Path(root) / n).is_file()]
     return sorted(found)
+
+
+def _looks_like_notebook(name):
+    """``*.ipynb`` (any case), and names a download or an editor bent: ``amy.ipynb.txt``,
+    ``amy.ipynb (1)``, ``amy.ipynb.json``. Hidden files (``.amy.ipynb.swp``) are not."""
+    return name.lower().endswith(".ipynb") or (".ipynb" in name.lower() and not name.startswith("."))
+
+
+def _stem(path):
+    """The name before ``.ipynb``: ``amy`` for amy.ipynb and for amy.ipynb.txt."""
+    name = path.name
+    return name[:name.lower().rindex(".ipynb")] if ".ipynb" in name.lower() else path.stem
 
 
 def find_submissions(paths, exercises):
     """The submissions named by ``paths`` (files, or folders searched for *.ipynb), in order.
 
     nbgrader's layout ``.../<student>/<assignment>/<notebook>.ipynb`` is recognised when the
-    folder above the notebook is named like an exercise (or sits in ``submitted/``); otherwise
-    the file's name (without .ipynb) is the student id.
+    folder above the notebook is named like an exercise (or sits in ``submitted/``). Otherwise
+    the file's name (without .ipynb) is the student id, unless it is an exercise's name
+    (``amy/ex1_forward.ipynb``): then the folder it is in is.
     """
     files = []
     for p in map(Path, paths):
@@ -130,8 +142,10 @@ def find_submissions(paths, exercises):
             stamp = parent / "timestamp.txt"
             ts = stamp.read_text(encoding="utf-8", errors="replace").strip()[:100] if stamp.is_file() else ""
             subs.append(Submission(f, parent.parent.name, parent.name, ts, parent))
+        elif _stem(f) in exercises and f.absolute().parent.name:
+            subs.append(Submission(f, f.absolute().parent.name))
         else:
-            subs.append(Submission(f, f.stem))
+            subs.append(Submission(f, _stem(f)))
     return subs
 
 
@@ -218,7 +232,7 @@ def _which_exercise(sub, nb, exercises, opts):
 
 def _named_exercise(sub, exercises, opts):
     """The exercise named outside the notebook: its nbgrader folder, its file name, --assignment."""
-    return next((c for c in (sub.assignment, sub.path.stem, opts.assignment) if c in exercises), None)
+    return next((c for c in (sub.assignment, _stem(sub.path), opts.assignment) if c in exercises), None)
 
 
 def _learner_cells(nb):
@@ -296,6 +310,13 @@ class _Worker:
             self.close(kill=True)
         _end_kernel(job)
         return _read_status(job, self.log_path)
+
+    def stop(self):
+        """Kill the worker from another thread (Ctrl-C): the thread waiting on it sees it end,
+        ends the job's kernel and returns."""
+        proc = self.proc
+        if proc is not None:
+            _kill_group(proc.pid)
 
     def close(self, kill=False):
         if self.proc is None:
@@ -386,6 +407,8 @@ def _loudest(status, learner, plans):
 def grade_submission(sub, exercises, opts, workdir, worker=None):
     """Grade one submission; always returns a Row."""
     row = Row(student_id=sub.student_id, file=str(sub.path), assignment=sub.assignment, timestamp=sub.timestamp)
+    if not sub.path.name.lower().endswith(".ipynb"):
+        row.notes.append(f"the file's name does not end in .ipynb ({sub.path.name}); it was graded as a notebook")
     nb, problem = _read_notebook(sub.path)
     name = None
     if nb is not None:
@@ -402,6 +425,8 @@ def grade_submission(sub, exercises, opts, workdir, worker=None):
         row.functions = {f.name: {"points": 0.0, "max_points": f.points, "reason": "", "checks": []}
                          for f in ex.functions}
     if problem:
+        if ex is None:
+            problem += "; nothing says which exercise it is, so it has no maximum score (give --assignment)"
         return _fail_all(row, problem)
     if ex is None:
         return _fail_all(row, "could not tell which exercise this notebook answers (give --assignment)")
@@ -628,19 +653,32 @@ def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIO
                 workers.append(local.worker)
             return local.worker
 
+        stopping = threading.Event()
+
         def task(i, s):
+            if stopping.is_set():
+                return None
             return _grade_safely(s, exercises, opts, Path(tmp) / f"s{i:05d}", worker())
 
         try:
             with ThreadPoolExecutor(max_workers=jobs) as pool, \
                     tqdm(total=len(subs), desc="grading", unit="nb", disable=not progress or None) as bar:
                 futures = {pool.submit(task, i, s): i for i, s in enumerate(subs)}
-                for fut in as_completed(futures):
-                    rows[futures[fut]] = fut.result()
-                    bar.update(1)
-                    # so far, beside the final files: an interrupted or killed run keeps what it
-                    # graded, and the previous tables stay as they were until the end
-                    _write_tables([r for r in rows if r is not None], out, json_out, exercises, ".partial")
+                try:
+                    for fut in as_completed(futures):
+                        rows[futures[fut]] = fut.result()
+                        bar.update(1)
+                        # so far, beside the final files: an interrupted or killed run keeps what it
+                        # graded, and the previous tables stay as they were until the end
+                        _write_tables([r for r in rows if r is not None], out, json_out, exercises, ".partial")
+                except KeyboardInterrupt:
+                    # Ctrl-C: stop now, not after the queue. The submissions being graded are
+                    # cut short (their rows would be wrong), the rest never start.
+                    stopping.set()
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    for w in list(workers):
+                        w.stop()
+                    raise GradingInterrupted(sum(r is not None for r in rows), len(subs)) from None
         finally:
             for w in workers:
                 w.close()
@@ -655,6 +693,14 @@ def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIO
         if path:
             Path(f"{path}.partial").unlink(missing_ok=True)
     return rows
+
+
+class GradingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``grade``: ``graded`` of ``total`` submissions are in the .partial tables."""
+
+    def __init__(self, graded, total):
+        super().__init__(f"interrupted after {graded} of {total} submission(s)")
+        self.graded, self.total = graded, total
 
 
 def _note_duplicates(rows):
@@ -729,23 +775,26 @@ def _grade_safely(sub, exercises, opts, workdir, worker=None):
 
 
 def lost_point_reasons(row):
-    """One line for the CSV: what went wrong in the notebook, then why each function lost points."""
-    reasons = [n for n in row.notes if not n.startswith("graded in ")]
-    reasons += [f"{name}: {f['reason']}" for name, f in row.functions.items() if f["points"] < f["max_points"]]
-    return "; ".join(reasons)
+    """One line for the CSV: what went wrong in the notebook, then why each function lost points
+    (a reason already said for the whole notebook is not repeated per function)."""
+    notes = [n for n in row.notes if not n.startswith("graded in ")]
+    lost = [f"{name}: {f['reason']}" for name, f in row.functions.items()
+            if f["points"] < f["max_points"] and f["reason"] not in notes]
+    return " ".join("; ".join(notes + lost).split())    # one line: an error's newlines become spaces
 
 
 def write_csv(rows, path, exercises):
-    """nbgrader's grades.csv columns, one column per graded function, then why points were lost."""
+    """nbgrader's grades.csv columns, one column per graded function, the file, then why points
+    were lost."""
     functions = []
     for ex in exercises.values():
         if any(r.exercise == ex.name for r in rows):
             functions += [f.name for f in ex.functions if f.name not in functions]
     with _replacing(path) as f:
         w = csv.writer(f)
-        w.writerow(NBGRADER_COLUMNS + functions + ["reasons"])
+        w.writerow(NBGRADER_COLUMNS + functions + ["file", "reasons"])
         for r in rows:
             w.writerow([r.assignment, "", r.timestamp, r.student_id, "", "", "", f"{r.score:g}", "0.0",
                         f"{r.score:g}", f"{r.max_score:g}"]
                        + [f"{r.functions[fn]['points']:g}" if fn in r.functions else "" for fn in functions]
-                       + [lost_point_reasons(r)])
+                       + [r.file, lost_point_reasons(r)])
