@@ -125,6 +125,10 @@ def cmd_grade(args):
               f"{' and '.join(tables)} {'was' if len(tables) == 1 else 'were'} left as before. "
               "Run the command again to grade them all.", file=sys.stderr)
         return 130
+    except KeyboardInterrupt:          # before the grading started, or while the tables were written
+        print("\nbpcourse grade: interrupted; any rows graded so far are in the .partial files beside "
+              "the tables, which were left as before", file=sys.stderr)
+        return 130
     failed = [r.file for r in rows if r.grader_error]
     print(f"graded {len(rows) - len(failed)} of {len(rows)} submission(s); "
           + ", ".join(f"{p} written" for p in (args.out, args.json) if p))
@@ -180,7 +184,8 @@ def build_parser():
 
     p = sub.add_parser("grade", help="grade submitted exercise notebooks (CSV and JSON table)")
     p.add_argument("submissions", nargs="+", metavar="SUBMISSION",
-                   help="notebooks, or folders of them (nbgrader's submitted/<student>/<assignment>/ recognised)")
+                   help="notebooks, or folders of them (nbgrader's submitted/<student>/<assignment>/ and "
+                        "<student>/<exercise>.ipynb recognised; otherwise the file name is the student id)")
     p.add_argument("--out", help="the CSV to write (nbgrader's grades.csv columns + one per function; "
                                  "default grades.csv when --json is not given)")
     p.add_argument("--json", help="the JSON to write: points and reasons for every check")
