@@ -132,6 +132,10 @@ def cmd_grade(args):
     failed = [r.file for r in rows if r.grader_error]
     print(f"graded {len(rows) - len(failed)} of {len(rows)} submission(s); "
           + ", ".join(f"{p} written" for p in (args.out, args.json) if p))
+    review = [r.file for r in rows if r.review]
+    if review:
+        print(f"{len(review)} submission(s) to review by hand (their reasons say what to look at): "
+              + ", ".join(review[:10]) + (", ..." if len(review) > 10 else ""))
     for f in failed:
         print(f"bpcourse grade: the grader itself failed on {f} (see its row)", file=sys.stderr)
     return 1 if failed else 0

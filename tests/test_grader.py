@@ -17,7 +17,7 @@ import pytest
 
 from bpcourse import cli
 from bpcourse.authoring.exercises import BEGIN_SOLUTION, END_SOLUTION
-from bpcourse.grading import grader, reaper
+from bpcourse.grading import grader, reaper, static
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "ex1_forward.ipynb"
@@ -125,6 +125,35 @@ for _ in range(100):
     time.sleep(0.05)
 '''
 
+# replaces the saved results of sigmoid with a named pipe while forward runs: reading it would
+# block the grader forever (and Ctrl-C with it)
+PLANT_FIFO = """
+import os
+def _plant():
+    p = "../io/out_sigmoid.json"
+    if os.path.exists(p) and not os.path.exists(p + ".done"):
+        os.remove(p)
+        os.mkfifo(p)
+        open(p + ".done", "w").close()
+"""
+
+
+def _calls_first(function, line):
+    """The solution's answer for ``function`` with ``line`` as the first statement of its body."""
+    head, body = _solution_answers()[function].split("\n", 1)
+    return f"{head}\n    {line}\n{body}"
+
+
+# makes the grader's folders of the submissions graded after it (their names were s00001, ...)
+PRECREATE = """
+import pathlib
+for i in range(200):
+    pathlib.Path("../..", f"s{i:05d}", "io").mkdir(parents=True, exist_ok=True)
+"""
+
+# looks for the hidden checks' inputs while its cells run (to look up the answers beforehand)
+SEEK_INPUTS = "import glob\n_seen = glob.glob('../io/in_*')"
+
 # prints 1,288,890 characters (the numbers 0..199999, one per line), all in its last cell; the
 # note names that cell (the count itself depends on how much a loaded machine prints in time)
 FLOOD = make_notebook(after=("for i in range(200_000):\n    print(i)",))
@@ -207,6 +236,12 @@ CASES = {
     "escapee": (make_notebook(before=(ESCAPE,)), 4, {f: "passed" for f in FUNCTIONS}),
     "in_place_change": (make_notebook({"sigmoid_prime": _prime("s = sigmoid(z)\nz[...] = s * (1 - s)\nreturn z.copy()")}),
                         3, {"sigmoid_prime": "in place"}),
+    "fifo_results": (make_notebook({"forward": _calls_first("forward", "_plant()")}, before=(PLANT_FIFO,)), 3,
+                     {"sigmoid": "not a regular file", "notes": "review by hand"}),
+    "precreates_later_folders": (make_notebook(before=(PRECREATE,)), 4, {f: "passed" for f in FUNCTIONS}),
+    "seeks_hidden_inputs": (make_notebook({"sigmoid": _calls_first("sigmoid", "assert not _seen, _seen")},
+                                          before=(SEEK_INPUTS,)), 4,
+                            {"notes": "review by hand: the notebook has the text '../', imports glob"}),
     "transposed_weights": (make_notebook({"forward": _solution_answers()["forward"].replace("W1.T", "W1")}), 2,
                            {"forward": "(out, in)"}),
 }
@@ -298,6 +333,7 @@ def test_grading_the_solutions_gives_full_marks(shipped):
     for name, ex in exercises.items():
         row = rows[f"solutions/{name}"]
         assert row.score == row.max_score == ex.max_score > 0, row.as_json()
+        assert row.review == [] and rows[f"exercises/{name}"].review == [], (row.review, name)
         assert all(e["points"] == e["max_points"] for e in row.functions.values())
 
 
@@ -330,6 +366,41 @@ def test_static_check_finds_the_package_implementation(cells, uses):
     found = static.package_uses("sigmoid", ("bpcourse.activations.sigmoid", "bpcourse.layers.sigmoid_forward"),
                                 trees, definitions)
     assert bool(found) == uses, found
+
+
+@pytest.mark.parametrize("cell, flag", [
+    ("import sys", "imports sys"),
+    ("from os import path", "imports os"),
+    ("f = sigmoid.__code__", "reads the attribute __code__"),
+    ("x = exec('1')", "calls exec"),
+    ("import bpcourse.activations as A", "imports bpcourse.activations, which the exercise does not"),
+    ("from bpcourse import activations", "imports bpcourse.activations, which the exercise does not"),
+    ("from bpcourse.network import forward", "imports bpcourse.network.forward, which the exercise does not"),
+    ("p = '../io/in_sigmoid.json'", "has the text '../'"),
+    ("!ls ..", "calls get_ipython"),
+    ("c = selfcheck.get_check('sigmoid')", "reads the checks' get_check"),
+])
+def test_ways_around_the_checks_are_flagged_for_review(cell, flag):
+    own = grader.load_exercises()["ex1_forward"].own_trees
+    trees, _, _ = static.analyse(["import numpy as np\nfrom bpcourse import selfcheck", cell])
+    assert flag in static.review_flags(trees, own)
+
+
+def test_an_answer_in_numpy_with_timeit_is_not_flagged():
+    own = grader.load_exercises()["ex3_backprop"].own_trees
+    trees, _, _ = static.analyse(["import numpy as np\nfrom bpcourse import network, selfcheck",
+                                  "%timeit np.exp(np.zeros(3))", "def f(z):\n    return network.forward(z, z, z, z, z).z1"])
+    assert static.review_flags(trees, own) == []
+
+
+def test_a_notebook_in_another_exercise_folder_is_graded_as_what_it_is(tmp_path):
+    folder = tmp_path / "submitted" / "bob" / "ex3_backprop"
+    folder.mkdir(parents=True)
+    (folder / "ex3_backprop.ipynb").write_text(make_notebook(), encoding="utf-8")   # an ex1 notebook
+    (row,) = grader.grade([tmp_path], jobs=1, progress=False)
+    assert (row.student_id, row.assignment, row.exercise, row.score, row.max_score) == \
+        ("bob", "ex1_forward", "ex1_forward", 4.0, 4.0)
+    assert "submitted as ex3_backprop, but the notebook is ex1_forward" in grader.lost_point_reasons(row)
 
 
 def test_missing_path_is_an_error_not_a_row(tmp_path, capsys):

@@ -26,6 +26,7 @@ import os
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -54,6 +55,7 @@ class Exercise:
     name: str
     path: Path
     functions: list
+    own_trees: list = field(default_factory=list)   # its code cells, parsed: what it imports itself
 
     @property
     def max_score(self):
@@ -75,7 +77,8 @@ def load_exercises(solutions=authoring.SOLUTIONS):
             except Exception as e:     # not JSON, not a notebook: the instructor's file, named
                 raise ValueError(f"the solution notebook {path} cannot be read ({type(e).__name__}: "
                                  f"{str(e)[:200]})") from None
-        found[path.stem] = Exercise(path.stem, path, authoring.graded_functions(nb, str(path)))
+        own = static.analyse([c.source for c in nb.cells if c.cell_type == "code"])[0]
+        found[path.stem] = Exercise(path.stem, path, authoring.graded_functions(nb, str(path)), own)
     if not found:
         raise FileNotFoundError(f"no solution notebooks (ex*.ipynb) in {solutions}: the grader needs them")
     return found
@@ -172,14 +175,15 @@ class Row:
     graded: bool = False
     grader_error: bool = False    # the grader itself failed (a bug to report), not the submission
     folder_lost: bool = False     # its working folder vanished mid-run: graded again, alone
+    review: list = field(default_factory=list)      # what a person should look at (static.review_flags)
     notes: list = field(default_factory=list)
     functions: dict = field(default_factory=dict)
 
     def as_json(self):
         return {"student_id": self.student_id, "file": self.file, "assignment": self.assignment,
                 "exercise": self.exercise, "timestamp": self.timestamp, "score": self.score,
-                "max_score": self.max_score, "graded": self.graded, "notes": self.notes,
-                "functions": self.functions}
+                "max_score": self.max_score, "graded": self.graded, "review": self.review,
+                "notes": self.notes, "functions": self.functions}
 
 
 # -------------------------------------------------------------- one submission
@@ -195,9 +199,12 @@ def _read_notebook(path):
     if size > MAX_NOTEBOOK_BYTES:
         return None, f"the file is {size / 1e6:.1f} MB, more than a notebook should be (limit {MAX_NOTEBOOK_BYTES / 1e6:.0f} MB)"
     try:
-        text = path.read_bytes().decode("utf-8")
+        with transport.open_regular(path, "rb") as f:
+            text = f.read(MAX_NOTEBOOK_BYTES + 1).decode("utf-8")
     except UnicodeDecodeError:
         return None, "not a notebook: the file is not UTF-8 text"
+    except (OSError, ValueError) as e:
+        return None, f"cannot read the file: {e}"
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
@@ -349,9 +356,9 @@ def _end_kernel(job):
 
 def _read_status(job, log_path):
     try:
-        with open(job["status_path"]) as f:
+        with transport.open_regular(job["status_path"]) as f:
             return json.load(f), None
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError, RecursionError):      # missing, not a file, not JSON
         tail = Path(log_path).read_text(errors="replace")[-500:] if Path(log_path).exists() else ""
         return None, f"the grader's worker stopped without a report (the submission's time limit?) {tail.strip()}"
 
@@ -418,6 +425,9 @@ def grade_submission(sub, exercises, opts, workdir, worker=None):
     if name is None and len(exercises) == 1:
         name = next(iter(exercises))
     ex = exercises.get(name)
+    if ex is not None and sub.assignment in exercises and sub.assignment != name:
+        row.notes.append(f"submitted as {sub.assignment}, but the notebook is {name}: graded as {name}")
+        row.assignment = name          # the row's assignment is what its score is out of
     if ex is not None:
         row.exercise = name
         row.assignment = row.assignment or name
@@ -434,11 +444,15 @@ def grade_submission(sub, exercises, opts, workdir, worker=None):
     learner = _learner_cells(nb)
     sources = [src for _, src in learner]
     trees, definitions, syntax_errors = static.analyse(sources)
+    row.review = static.review_flags(trees, ex.own_trees)
+    if row.review:
+        row.notes.append(f"review by hand: the notebook {', '.join(row.review)} (ways around the grader's "
+                         "checks; an answer needs none of them)")
     work = Path(workdir) / "work"
     io = Path(workdir) / "io"
     io.mkdir(parents=True)
     if sub.folder is not None:
-        shutil.copytree(sub.folder, work, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        shutil.copytree(sub.folder, work, ignore=_not_copied)
     else:
         work.mkdir()
         shutil.copy2(sub.path, work / sub.path.name)
@@ -460,9 +474,11 @@ def grade_submission(sub, exercises, opts, workdir, worker=None):
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         plans[f.name] = (chk, cases, data, len(cells))
         cells.append({"kind": "harness", "source": HARNESS_CELL.format(harness=str(harness_path), spec=str(spec_path)),
+                      "inputs": [f"{spec['inputs_stem']}.{ext}" for ext in ("json", "npz")],
                       # the harness bounds every call itself; this limit is a backstop
                       "timeout": spec["case_timeout"] * len(cases) + opts.cell_timeout})
     job = {"cells": cells, "cwd": str(work), "budget": opts.timeout, "cell_timeout": opts.cell_timeout,
+           "hidden": [path for c in cells for path in c.get("inputs", ())],
            "memory": opts.memory, "output_cap": opts.output_cap,
            "status_path": str(io / "status.json"), "pid_path": str(io / "kernel.pid")}
     sealed = _fingerprints(io)
@@ -501,10 +517,23 @@ def grade_submission(sub, exercises, opts, workdir, worker=None):
     return row
 
 
+def _not_copied(folder, names):
+    """What the copy of a submission's folder leaves out: checkpoints, broken links, and anything
+    that is neither a file nor a folder (a named pipe would block the copy forever)."""
+    def special(name):
+        try:
+            mode = os.stat(os.path.join(folder, name)).st_mode     # a link: what it points to
+        except OSError:
+            return True
+        return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+    return [n for n in names if n == ".ipynb_checkpoints" or special(n)]
+
+
 def _fingerprint(path):
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
+        with transport.open_regular(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except (OSError, ValueError):
         return None
 
 
@@ -548,8 +577,8 @@ def _judge_function(f, chk, cases, data, io, cell_status, harness_index, learner
         else:
             problem = f"{name} was not checked: the submission used up its time limit of {opts.timeout:g} s"
         return problem, []
-    except (ValueError, OSError, KeyError) as e:
-        return f"the results of {name} could not be read ({type(e).__name__}: {e})", []
+    except (ValueError, OSError, KeyError, RecursionError) as e:
+        return f"the results of {name} could not be read ({type(e).__name__}: {str(e)[:200]})", []
 
     status = result.get("status")
     if status == "missing":
@@ -658,7 +687,7 @@ def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIO
         def task(i, s):
             if stopping.is_set():
                 return None
-            return _grade_safely(s, exercises, opts, Path(tmp) / f"s{i:05d}", worker())
+            return _grade_safely(s, exercises, opts, _fresh_folder(tmp, f"s{i:05d}-"), worker())
 
         try:
             with ThreadPoolExecutor(max_workers=jobs) as pool, \
@@ -686,7 +715,7 @@ def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIO
         # it: grade those again, one at a time, so only the notebook that does it is affected
         for i, s in enumerate(subs):
             if rows[i].folder_lost:
-                rows[i] = _grade_safely(s, exercises, opts, Path(tmp) / "again" / f"s{i:05d}")
+                rows[i] = _grade_safely(s, exercises, opts, _fresh_folder(tmp, f"again-s{i:05d}-"))
     _note_duplicates(rows)
     _write_tables(rows, out, json_out, exercises)
     for path in (out, json_out):
@@ -756,6 +785,12 @@ def _replacing(path):
         tmp.unlink(missing_ok=True)
 
 
+def _fresh_folder(parent, prefix):
+    """A new, empty folder with an unguessable name: a notebook graded earlier cannot have made
+    (or filled) the folder of one graded after it."""
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+
+
 def _grade_safely(sub, exercises, opts, workdir, worker=None):
     """grade_submission, but an unexpected failure of the grader still gives the submission its row."""
     start = time.perf_counter()
@@ -764,8 +799,8 @@ def _grade_safely(sub, exercises, opts, workdir, worker=None):
     except Exception as e:             # a bug of ours must not cost the class its table
         row = _fail_all(Row(student_id=sub.student_id, file=str(sub.path), assignment=sub.assignment),
                         f"the grader failed on this submission ({type(e).__name__}: {e}); please report it")
-        if isinstance(e, OSError) and not (Path(workdir) / "io").is_dir():
-            row.folder_lost = True     # not our bug: its folder was deleted under it (graded again)
+        if isinstance(e, FileExistsError) or (isinstance(e, OSError) and not (Path(workdir) / "io").is_dir()):
+            row.folder_lost = True     # not our bug: another notebook deleted or filled its folder (graded again)
         else:
             row.grader_error = True
     finally:

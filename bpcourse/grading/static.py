@@ -121,3 +121,91 @@ def package_uses(name, forbidden, trees, definitions):
             if obj is not None and id(obj) in targets and targets[id(obj)] not in found:
                 found.append(targets[id(obj)])
     return found
+
+
+# ------------------------------------------------------- what a person should look at
+
+# Modules an exercise answer never needs, and that reach the grader's machinery: the
+# interpreter (sys, builtins, gc), other code's internals (inspect, types, importlib),
+# threads and processes, files, the kernel.
+RISKY_MODULES = frozenset({
+    "sys", "builtins", "gc", "importlib", "types", "inspect", "dis", "marshal", "pickle", "copyreg",
+    "ctypes", "threading", "_thread", "concurrent", "multiprocessing", "subprocess", "signal", "atexit",
+    "asyncio", "os", "pathlib", "glob", "shutil", "io", "tempfile", "mmap", "fcntl", "socket", "zmq",
+    "IPython", "ipykernel", "jupyter_client", "runpy", "code", "codeop", "trace", "weakref",
+})
+RISKY_CALLS = frozenset({"exec", "eval", "compile", "__import__", "open", "globals", "vars", "getattr",
+                         "setattr", "delattr", "breakpoint", "get_ipython"})
+BENIGN_MAGICS = frozenset({"time", "timeit", "matplotlib", "precision"})
+RISKY_STRINGS = ("../", "solutions", "_bpcourse", "harness", "spec_", "status.json", "kernel.pid")
+
+
+def _imported_modules(trees):
+    """Dotted module names the cells import (``from a import b`` counts a.b: b may be a module)."""
+    found = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module)
+                found.update(f"{node.module}.{a.name}" for a in node.names if a.name != "*")
+    return found
+
+
+def _benign_magic(node):
+    """``get_ipython().run_line_magic('timeit', ...)``: what IPython makes of ``%timeit``."""
+    parent = getattr(node, "_parent", None)
+    call = getattr(parent, "_parent", None)
+    return (isinstance(parent, ast.Attribute) and parent.attr in ("run_line_magic", "run_cell_magic")
+            and isinstance(call, ast.Call) and call.args and isinstance(call.args[0], ast.Constant)
+            and call.args[0].value in BENIGN_MAGICS)
+
+
+def review_flags(trees, allowed_trees=()):
+    """What in the code cells ``trees`` a person should look at before trusting the grade: the
+    ways around the grader's checks (the interpreter's internals, other code's insides, files,
+    threads, the kernel). An answer computed with numpy uses none of them.
+
+    ``allowed_trees``: the exercise's own cells; what they import is not flagged.
+    Returns a sorted list of short phrases ("imports sys", "calls exec", ...).
+    """
+    trees = [t for t in trees if t is not None]
+    allowed = _imported_modules([t for t in allowed_trees if t is not None])
+    flags = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            for child in ast.iter_child_nodes(node):
+                child._parent = node
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or "."])
+                for name in names:
+                    top = name.split(".")[0]
+                    if top in RISKY_MODULES:
+                        flags.add(f"imports {top}")
+                    elif top == "bpcourse" and isinstance(node, ast.Import) and name not in allowed | {"bpcourse"}:
+                        flags.add(f"imports {name}, which the exercise does not")
+                if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "bpcourse":
+                    for a in node.names:
+                        full = f"{node.module}.{a.name}"
+                        if full not in allowed and node.module not in allowed - {"bpcourse"}:
+                            flags.add(f"imports {full}, which the exercise does not")
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in RISKY_CALLS:
+                if not (node.func.id == "get_ipython" and _benign_magic(node)):
+                    flags.add(f"calls {node.func.id}")
+            elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and node.attr not in ("__name__", "__doc__"):
+                flags.add(f"reads the attribute {node.attr}")
+            elif isinstance(node, ast.Name) and node.id.startswith("__") and node.id not in ("__name__", "__doc__"):
+                flags.add(f"uses the name {node.id}")
+            elif isinstance(node, ast.Name) and node.id in ("_ih", "_oh", "_dh"):
+                flags.add(f"uses IPython's history {node.id}")
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                for s in RISKY_STRINGS:
+                    if s in node.value:
+                        flags.add(f"has the text {s!r}")
+            elif isinstance(node, ast.Attribute) and node.attr in ("get_check", "mistakes"):
+                flags.add(f"reads the checks' {node.attr}")
+    return sorted(flags)

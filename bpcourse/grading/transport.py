@@ -7,6 +7,7 @@ arrives as an ``Opaque`` saying what it was.
 """
 import json
 import os
+import stat
 
 import numpy as np
 
@@ -66,31 +67,35 @@ def encode(obj, arrays, depth=0):
     return {"__opaque__": f"a {type(obj).__name__}"}
 
 
-def decode(tree, arrays):
-    """The value encoded by ``encode``; ``arrays`` maps keys to arrays (e.g. an opened .npz)."""
+def decode(tree, arrays, depth=0):
+    """The value encoded by ``encode``; ``arrays`` maps keys to arrays (e.g. an opened .npz).
+    Anything ``encode`` cannot have written (a forged or damaged file) becomes an ``Opaque``."""
     if tree is None:
         return None
-    if not isinstance(tree, dict) or len(tree) != 1:
+    if not isinstance(tree, dict) or len(tree) != 1 or depth > MAX_DEPTH:
         return Opaque("a value in an unknown format")
     (tag, v), = tree.items()
-    if tag == "__ndarray__":
-        return arrays[v]
-    if tag == "__bool__":
-        return bool(v)
-    if tag == "__int__":
-        return int(v)
-    if tag == "__float__":
-        return float(v)
-    if tag == "__str__":
-        return str(v)
-    if tag == "__tuple__":
-        return tuple(decode(o, arrays) for o in v)
-    if tag == "__list__":
-        return [decode(o, arrays) for o in v]
-    if tag == "__dict__":
-        return {k: decode(o, arrays) for k, o in v.items()}
-    if tag == "__opaque__":
-        return Opaque(str(v))
+    try:
+        if tag == "__ndarray__":
+            return arrays[v]
+        if tag == "__bool__":
+            return bool(v)
+        if tag == "__int__":
+            return int(v)
+        if tag == "__float__":
+            return float(v)
+        if tag == "__str__":
+            return str(v)
+        if tag == "__tuple__":
+            return tuple(decode(o, arrays, depth + 1) for o in v)
+        if tag == "__list__":
+            return [decode(o, arrays, depth + 1) for o in v]
+        if tag == "__dict__":
+            return {k: decode(o, arrays, depth + 1) for k, o in v.items()}
+        if tag == "__opaque__":
+            return Opaque(str(v))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        pass
     return Opaque("a value in an unknown format")
 
 
@@ -102,14 +107,28 @@ def save(path_stem, tree, arrays):
     os.replace(f"{path_stem}.json.tmp", f"{path_stem}.json")
 
 
+def open_regular(path, mode="r"):
+    """``open(path, mode)`` for reading, refusing anything but a regular file: a named pipe
+    (which would block the reader forever), a device or a link put where a result belongs."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path} is not a regular file")
+        return open(fd, mode, closefd=True)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def load(path_stem, max_bytes=200_000_000):
     """Read what ``save`` wrote: (tree, arrays); arrays are loaded without pickle."""
-    with open(f"{path_stem}.json") as f:
+    with open_regular(f"{path_stem}.json") as f:
         text = f.read(max_bytes + 1)
     if len(text) > max_bytes:
         raise ValueError(f"{path_stem}.json is larger than {max_bytes} bytes")
     tree = json.loads(text)
-    with np.load(f"{path_stem}.npz", allow_pickle=False) as npz:
+    with open_regular(f"{path_stem}.npz", "rb") as f, np.load(f, allow_pickle=False) as npz:
         if sum(info.file_size for info in npz.zip.infolist()) > MAX_NPZ_BYTES:
             raise ValueError(f"{path_stem}.npz holds more than {MAX_NPZ_BYTES:,} bytes of arrays")
         arrays = {k: npz[k] for k in npz.files}

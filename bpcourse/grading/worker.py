@@ -25,6 +25,10 @@ fails, a kernel is a new Python as before.
 
 On Linux the worker adopts every process a kernel leaves behind, however it
 detached itself, and kills it when the job ends (``reaper``).
+
+The hidden checks' inputs (the job's ``hidden`` files) are on disk only while a harness
+cell runs: the worker reads them at the start and takes them away while the learner's
+cells run, so a notebook cannot read them and look up the answers beforehand.
 """
 import json
 import math
@@ -40,6 +44,40 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from . import reaper, zygote
 
 MAX_ATTEMPTS = 4
+
+
+class HiddenFiles:
+    """Files kept in memory and put on disk only while they are needed (``show``)."""
+
+    def __init__(self, paths):
+        self.content = {}
+        for path in paths:
+            with open(path, "rb") as f:
+                self.content[path] = f.read()
+        self.hide()
+
+    def hide(self):
+        for path in self.content:
+            try:
+                os.unlink(path)
+            except OSError:            # gone already (or its folder deleted)
+                pass
+
+    def show(self, paths=None):
+        """Put ``paths`` (default: all) back as they were. A file that cannot be written (its
+        folder deleted, a notebook's file in the way) stays missing: the harness then says so."""
+        for path in self.content if paths is None else paths:
+            try:
+                os.unlink(path)        # whatever a notebook put there instead
+            except FileNotFoundError:
+                pass
+            except OSError:
+                continue
+            try:
+                with open(path, "xb") as f:
+                    f.write(self.content[path])
+            except OSError:
+                pass
 
 
 class CappedClient(NotebookClient):
@@ -159,15 +197,28 @@ def run_job(job, zygote=None):
 
     ``zygote``: a ``zygote.Zygote`` to fork the kernels from (else each kernel is a new Python).
     """
+    memory_limited = _limit_memory(job["memory"]) if job.get("memory") else False
+    hidden = HiddenFiles(job.get("hidden", ()))
+    try:
+        result = _run_cells(job, zygote, hidden)
+    finally:
+        hidden.show()                  # as the grader left them: it checks that they are unchanged
+    result["memory_limited"] = memory_limited
+    with open(job["status_path"] + ".tmp", "w") as f:
+        json.dump(result, f)
+    os.replace(job["status_path"] + ".tmp", job["status_path"])
+    return result
+
+
+def _run_cells(job, zygote, hidden):
+    """The attempts of ``run_job`` (a new kernel after a cell killed or hung the last one)."""
     cells = job["cells"]
     deadline = time.monotonic() + job["budget"]
     status = {i: {"status": "not_run"} for i in range(len(cells))}
     fatal = set()
     done = set()           # harness cells that completed: not repeated on a new kernel
-    output_chars, attempts, memory_limited = 0, 0, False
+    output_chars, attempts = 0, 0
     cell_chars = {}
-    if job.get("memory"):
-        memory_limited = _limit_memory(job["memory"])
     while attempts < MAX_ATTEMPTS and time.monotonic() < deadline - 1:
         attempts += 1
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c["source"]) for c in cells])
@@ -190,6 +241,9 @@ def run_job(job, zygote=None):
                         break
                     own_limit = cells[i].get("timeout", job["cell_timeout"])
                     client.timeout = max(1, math.floor(min(own_limit, left)))
+                    harness = cells[i]["kind"] == "harness"
+                    if harness:                # its own function's inputs, and no other's
+                        hidden.show(cells[i].get("inputs", ()))
                     try:
                         client.execute_cell(cell, i)
                     except CellTimeoutError:
@@ -203,6 +257,9 @@ def run_job(job, zygote=None):
                         fatal.add(i)
                         restart = True
                         break
+                    finally:
+                        if harness:
+                            hidden.hide()
                     reply = client.replies.pop(i, {})
                     if reply.get("status") == "error":
                         status[i] = {"status": "error", "ename": str(reply.get("ename", ""))[:200],
@@ -227,13 +284,9 @@ def run_job(job, zygote=None):
             status[i] = {"status": "skipped"}
     result = {"cells": [status[i] for i in range(len(cells))], "attempts": attempts,
               "output_chars": output_chars, "cell_output_chars": {str(i): n for i, n in cell_chars.items()},
-              "memory_limited": memory_limited,
               "out_of_time": time.monotonic() >= deadline - 1}
     if "startup_error" in status:
         result["startup_error"] = status["startup_error"]
-    with open(job["status_path"] + ".tmp", "w") as f:
-        json.dump(result, f)
-    os.replace(job["status_path"] + ".tmp", job["status_path"])
     return result
 
 
