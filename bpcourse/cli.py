@@ -56,18 +56,29 @@ def cmd_notebooks_run(args):
         paths = find_notebooks(args.paths)
     except FileNotFoundError as e:
         return _fail(command, e)
-    started = time.perf_counter()
+    started, failed = time.perf_counter(), []
     for path in paths:
         try:
             total, cells = run_notebook(path, timeout=args.timeout, save=save)
         except NotebookRunError as e:
-            return _fail(command, e)
+            problem = str(e)
         except (NotJSONError, ValueError, OSError) as e:
-            return _fail(command, f"{path}: not a readable notebook ({type(e).__name__}: {e})")
-        slow = [f"cell {i}: {s:.1f} s" for i, s in cells if s > args.slow]
-        print(f"{path}: {total:.1f} s" + (f"  (slow: {', '.join(slow)})" if slow else ""), flush=True)
+            problem = f"{path}: not a readable notebook ({type(e).__name__}: {e})"
+        else:
+            slow = [f"cell {i}: {s:.1f} s" for i, s in cells if s > args.slow]
+            print(f"{path}: {total:.1f} s" + (f"  (slow: {', '.join(slow)})" if slow else ""), flush=True)
+            continue
+        if save:                       # editing: stop at the first notebook that fails
+            return _fail(command, problem)
+        print(f"bpcourse {command}: {problem}", file=sys.stderr, flush=True)
+        failed.append(path)            # a room check: go on, and list every failure at the end
+    seconds = time.perf_counter() - started
+    if failed:
+        print(f"{len(paths) - len(failed)} of {len(paths)} notebook(s) ran in {seconds:.1f} s; "
+              f"{len(failed)} failed: {', '.join(map(str, failed))}", file=sys.stderr)
+        return 1
     print(f"{len(paths)} notebook(s) {'re-executed and saved' if save else 'ran without errors'} "
-          f"in {time.perf_counter() - started:.1f} s" + ("" if save else "; no file was changed"))
+          f"in {seconds:.1f} s" + ("" if save else "; no file was changed"))
     return 0
 
 
@@ -76,11 +87,14 @@ def cmd_exercises_build(args):
     from .authoring import exercises
 
     try:
-        written = exercises.build(args.solutions or exercises.SOLUTIONS, args.exercises or exercises.EXERCISES)
+        written, others = exercises.build(args.solutions or exercises.SOLUTIONS, args.exercises or exercises.EXERCISES)
     except (exercises.ExerciseError, OSError) as e:
         return _fail("exercises build", e)
     for path in written:
         print(f"wrote {path}")
+    for path in others:
+        print(f"left {path} as it is: it has no solution notebook (delete it if it is a stale exercise)",
+              file=sys.stderr)
     return 0
 
 
@@ -98,7 +112,7 @@ def cmd_exercises_check(args):
     if problems:
         print("run `bpcourse exercises build` to regenerate exercises/", file=sys.stderr)
         return 1
-    print(f"exercises/ is up to date with {solutions}")
+    print(f"{args.exercises or exercises.EXERCISES} is up to date with {solutions}")
     return 0
 
 
@@ -130,8 +144,12 @@ def cmd_grade(args):
               "the tables, which were left as before", file=sys.stderr)
         return 130
     failed = [r.file for r in rows if r.grader_error]
-    print(f"graded {len(rows) - len(failed)} of {len(rows)} submission(s); "
+    unread = [r.file for r in rows if not r.graded and not r.grader_error]
+    print(f"graded {len(rows) - len(failed) - len(unread)} of {len(rows)} submission(s); "
           + ", ".join(f"{p} written" for p in (args.out, args.json) if p))
+    if unread:
+        print(f"{len(unread)} could not be run (not a notebook, or which exercise it is unknown; their rows "
+              "say why): " + ", ".join(unread[:10]) + (", ..." if len(unread) > 10 else ""))
     review = [r.file for r in rows if r.review]
     if review:
         print(f"{len(review)} submission(s) to review by hand (their reasons say what to look at): "
@@ -211,7 +229,11 @@ def main(argv=None):
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:          # Ctrl-C while a command starts up: no traceback
+        print(f"\nbpcourse {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -97,9 +97,11 @@ def test_notebooks_check_executes_without_changing_the_file(tmp_path, capsys):
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["lesson.ipynb"]
     (tmp_path / "broken.ipynb").write_text(nbformat.writes(nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell("1 / 0")])))
-    assert cli.main(["notebooks", "check", str(tmp_path / "broken.ipynb")]) == 2
-    err = capsys.readouterr().err
+    # a room check goes on past a failing notebook and lists every failure at the end
+    assert cli.main(["notebooks", "check", str(tmp_path / "broken.ipynb"), str(path)]) == 1
+    out, err = capsys.readouterr()
     assert "bpcourse notebooks check:" in err and "cell 0 raised ZeroDivisionError" in err, err
+    assert "lesson.ipynb:" in out and "1 of 2 notebook(s) ran" in err and "1 failed: " in err, (out, err)
 
 
 def test_notebooks_run_on_a_folder_without_notebooks_says_so(tmp_path, capsys):
@@ -138,3 +140,13 @@ def test_grade_refuses_an_output_folder_it_cannot_write_before_grading(tmp_path,
     assert cli.main(["grade", str(sub), "--out", "/proc/grades.csv"]) == 2
     err = capsys.readouterr().err
     assert "cannot write in /proc" in err and "graded" not in err
+
+
+def test_grade_counts_files_it_could_not_run_apart(tmp_path, capsys):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "ann.ipynb").write_text((ROOT / "exercises" / "ex1_forward.ipynb").read_text())
+    (subs / "eve.ipynb").write_text("{not json")
+    assert cli.main(["grade", str(subs), "--out", str(tmp_path / "g.csv"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "graded 1 of 2 submission(s)" in out and "1 could not be run" in out and "eve.ipynb" in out, out

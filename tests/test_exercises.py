@@ -55,6 +55,10 @@ def test_check_names_missing_and_orphaned_notebooks(copies):
     shutil.copy(exe / "ex1_forward.ipynb", exe / "ex9_old.ipynb")
     problems = "\n".join(ex.check(sol, exe))
     assert "ex3_backprop.ipynb: missing" in problems and "ex9_old.ipynb: has no solution" in problems
+    # a build writes what is missing and deletes nothing: ex9_old may be someone's own copy
+    written, others = ex.build(sol, exe)
+    assert exe / "ex3_backprop.ipynb" in written and others == [exe / "ex9_old.ipynb"]
+    assert (exe / "ex9_old.ipynb").exists()
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)

@@ -458,18 +458,37 @@ def test_submissions_are_files_any_case_and_links_do_not_loop(tmp_path):
     assert found == ["B.IPYNB", "a.ipynb", "folder.ipynb/c.ipynb"]
 
 
-def test_a_folder_per_student_names_the_student_and_bent_names_are_graded(tmp_path):
+def test_a_folder_per_student_names_the_student_and_bent_names_are_graded(tmp_path, monkeypatch):
     exercises = grader.load_exercises()
     for path in ("amy/ex1_forward.ipynb", "ben/ex1_forward.ipynb", "ben/ex2_loss.ipynb",
                  "sam.ipynb", "dan.ipynb.txt", "eve.ipynb (1)", "ex3_backprop.ipynb",
-                 "fay/.ex1_forward.ipynb.swp", "notes.json", "fay/data.npz"):
+                 "fay/.ex1_forward.ipynb.swp", "notes.json", "fay/data.npz",
+                 "ex1_forward/kim.ipynb", "ex1_forward/lee (1).ipynb", "jo/ex2_loss (1).ipynb", "bea - Copy.ipynb"):
         (tmp_path / path).parent.mkdir(exist_ok=True)
         (tmp_path / path).write_text("{}")
-    found = {s.path.relative_to(tmp_path).as_posix(): s.student_id
-             for s in grader.find_submissions([tmp_path], exercises)}
+    subs = grader.find_submissions([tmp_path], exercises)
+    found = {s.path.relative_to(tmp_path).as_posix(): s.student_id for s in subs}
     assert found == {"amy/ex1_forward.ipynb": "amy", "ben/ex1_forward.ipynb": "ben", "ben/ex2_loss.ipynb": "ben",
                      "sam.ipynb": "sam", "dan.ipynb.txt": "dan", "eve.ipynb (1)": "eve",
-                     "ex3_backprop.ipynb": tmp_path.name}
+                     "ex3_backprop.ipynb": tmp_path.name, "ex1_forward/kim.ipynb": "kim",
+                     "ex1_forward/lee (1).ipynb": "lee", "jo/ex2_loss (1).ipynb": "jo", "bea - Copy.ipynb": "bea"}
+    folders = {s.path.relative_to(tmp_path).as_posix(): s.folder for s in subs}
+    assert folders["amy/ex1_forward.ipynb"] == tmp_path / "amy"      # the student's own files come along
+    assert folders["ex3_backprop.ipynb"] is None and folders["sam.ipynb"] is None   # not the whole class
+    # the same ids however the path is typed
+    monkeypatch.chdir(tmp_path / "ex1_forward")
+    relative = grader.find_submissions(["../ex1_forward/kim.ipynb", "kim.ipynb", "../amy/ex1_forward.ipynb"], exercises)
+    assert [s.student_id for s in relative] == ["kim", "kim", "amy"]
+
+
+def test_a_student_folder_is_copied_with_its_helper_module(tmp_path):
+    helen = tmp_path / "class" / "helen"
+    helen.mkdir(parents=True)
+    (helen / "helper.py").write_text("import numpy as np\n\ndef mysig(z):\n    return 1.0 / (1.0 + np.exp(-z))\n")
+    (helen / "ex1_forward.ipynb").write_text(make_notebook({"sigmoid": "from helper import mysig\n\n"
+                                                                      "def sigmoid(z):\n    return mysig(z)"}))
+    (row,) = grader.grade([tmp_path / "class"], jobs=1, progress=False)
+    assert (row.student_id, row.score) == ("helen", 4.0), grader.lost_point_reasons(row)
 
 
 def test_a_notebook_saved_as_ipynb_txt_is_graded_and_the_name_is_noted(tmp_path):

@@ -170,9 +170,11 @@ def render(solution_path):
 
 
 def build(solutions=SOLUTIONS, exercises=EXERCISES):
-    """Write exercises/<name>.ipynb for every solutions/ex*.ipynb; remove stale exercise notebooks.
+    """Write exercises/<name>.ipynb for every solutions/ex*.ipynb.
 
-    Returns the list of paths written.
+    Returns (paths written, other ex*.ipynb files in the folder). The others are left alone:
+    a stale exercise of a renamed solution, or someone's own copy (``ex1_forward (1).ipynb``);
+    which one it is, a person decides (``check`` reports them).
     """
     exercises = Path(exercises)
     if exercises.resolve() == Path(solutions).resolve():
@@ -188,10 +190,8 @@ def build(solutions=SOLUTIONS, exercises=EXERCISES):
         if not target.exists() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")
         written.append(target)
-    for old in exercises.glob("ex*.ipynb"):
-        if old.name not in names:
-            old.unlink()
-    return written
+    others = sorted(p for p in exercises.glob("ex*.ipynb") if p.name not in names)
+    return written, others
 
 
 def check(solutions=SOLUTIONS, exercises=EXERCISES):

@@ -23,6 +23,7 @@ import hashlib
 import inspect
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -115,40 +116,54 @@ def _looks_like_notebook(name):
     return name.lower().endswith(".ipynb") or (".ipynb" in name.lower() and not name.startswith("."))
 
 
+# what browsers and file managers add to a second copy: "amy (1).ipynb", "amy - Copy.ipynb"
+_COPY_SUFFIX = re.compile(r"^(.+?)(?: ?\(\d+\)| - Copy(?: \(\d+\))?| copy(?: \d+)?)$")
+
+
 def _stem(path):
-    """The name before ``.ipynb``: ``amy`` for amy.ipynb and for amy.ipynb.txt."""
+    """The name before ``.ipynb``, without a copy's suffix: ``amy`` for amy.ipynb, amy.ipynb.txt,
+    amy (1).ipynb and amy - Copy.ipynb."""
     name = path.name
-    return name[:name.lower().rindex(".ipynb")] if ".ipynb" in name.lower() else path.stem
+    stem = name[:name.lower().rindex(".ipynb")] if ".ipynb" in name.lower() else path.stem
+    copy = _COPY_SUFFIX.match(stem)
+    return copy.group(1) if copy else stem
 
 
 def find_submissions(paths, exercises):
     """The submissions named by ``paths`` (files, or folders searched for *.ipynb), in order.
 
-    nbgrader's layout ``.../<student>/<assignment>/<notebook>.ipynb`` is recognised when the
-    folder above the notebook is named like an exercise (or sits in ``submitted/``). Otherwise
-    the file's name (without .ipynb) is the student id, unless it is an exercise's name
-    (``amy/ex1_forward.ipynb``): then the folder it is in is.
+    Who a file belongs to comes from where it is (the same however the path is typed):
+
+    - nbgrader's ``.../<student>/<assignment>/<notebook>.ipynb`` (inside ``submitted/``, or a
+      folder named like an exercise holding a notebook named like one): the student and the
+      assignment; the folder is copied for the run;
+    - a folder per student holding files named like an exercise (``amy/ex1_forward.ipynb``):
+      the folder's name; the folder is copied for the run (the notebook's own files);
+    - otherwise the file's name, without .ipynb (``amy.ipynb``, ``ex1_forward/amy.ipynb``).
     """
-    files = []
+    files, given = [], set()
     for p in map(Path, paths):
         if p.is_dir():
             files.extend(_notebooks_under(p))
+            given.add(Path(os.path.abspath(p)))
         elif p.exists():
             files.append(p)
         else:
             raise FileNotFoundError(f"no such submission file or folder: {p}")
     subs = []
     for f in files:
-        parent = f.parent
-        nbgrader = parent.name in exercises or (len(f.parts) >= 4 and f.parts[-4] == "submitted")
+        where = Path(os.path.abspath(f))          # ".." and "." resolved: names do not depend on the cwd
+        parent, stem = where.parent, _stem(where)
+        nbgrader = (len(where.parts) >= 4 and where.parts[-4] == "submitted") or \
+            (parent.name in exercises and stem in exercises)
         if nbgrader and parent.parent.name:
             stamp = parent / "timestamp.txt"
             ts = stamp.read_text(encoding="utf-8", errors="replace").strip()[:100] if stamp.is_file() else ""
             subs.append(Submission(f, parent.parent.name, parent.name, ts, parent))
-        elif _stem(f) in exercises and f.absolute().parent.name:
-            subs.append(Submission(f, f.absolute().parent.name))
+        elif stem in exercises and parent.name:     # the class's own folder is not copied whole
+            subs.append(Submission(f, parent.name, folder=None if parent in given else parent))
         else:
-            subs.append(Submission(f, _stem(f)))
+            subs.append(Submission(f, stem))
     return subs
 
 
@@ -208,7 +223,7 @@ def _read_notebook(path):
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
-        return None, f"not a notebook: the file is not valid JSON ({e.msg} at line {e.lineno})"
+        return None, f"not a notebook: the file is not valid JSON ({e.msg}; line {e.lineno}, column {e.colno})"
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         return None, "not a notebook: valid JSON, but without a list of cells"
     try:
@@ -319,11 +334,15 @@ class _Worker:
         return _read_status(job, self.log_path)
 
     def stop(self):
-        """Kill the worker from another thread (Ctrl-C): the thread waiting on it sees it end,
-        ends the job's kernel and returns."""
+        """Ask the worker to end its kernel and itself (Ctrl-C; from another thread): the thread
+        waiting on it sees it end and returns. Returns the process, to ``kill`` if it lingers."""
         proc = self.proc
-        if proc is not None:
-            _kill_group(proc.pid)
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.send_signal(signal.SIGTERM)    # the worker knows its kernel: see worker._terminate
+            except OSError:
+                pass
+        return proc
 
     def close(self, kill=False):
         if self.proc is None:
@@ -499,9 +518,14 @@ def grade_submission(sub, exercises, opts, workdir, worker=None):
         row.notes.append(f"the notebook printed {status['output_chars']:,} characters"
                          f"{_loudest(status, learner, plans)}; output beyond {opts.output_cap:,} was ignored")
     cell_status = status["cells"]
+    raised = []
     for i, st in enumerate(cell_status[:len(learner)]):
         if st.get("status") in ("timeout", "died"):
             row.notes.append(f"cell {learner[i][0]} {_cell_problem(st)}; it was left out")
+        elif st.get("status") == "error":
+            raised.append(f"cell {learner[i][0]} {_cell_problem(st)[:200]}")
+    if raised:        # often why a function is missing or fails: an import or a helper that broke
+        row.notes.append("; ".join(raised[:3]) + (f" (and {len(raised) - 3} more cells)" if len(raised) > 3 else ""))
     for f in ex.functions:
         chk, cases, data, harness_index = plans[f.name]
         entry = row.functions[f.name]
@@ -705,8 +729,7 @@ def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIO
                     # cut short (their rows would be wrong), the rest never start.
                     stopping.set()
                     pool.shutdown(wait=False, cancel_futures=True)
-                    for w in list(workers):
-                        w.stop()
+                    _stop_workers(list(workers))
                     raise GradingInterrupted(sum(r is not None for r in rows), len(subs)) from None
         finally:
             for w in workers:
@@ -722,6 +745,18 @@ def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIO
         if path:
             Path(f"{path}.partial").unlink(missing_ok=True)
     return rows
+
+
+def _stop_workers(workers, grace=3.0):
+    """End the workers (and so their kernels) now; one that has not gone after ``grace`` seconds
+    is killed with its process group."""
+    procs = [p for p in (w.stop() for w in workers) if p is not None]
+    end = time.monotonic() + grace
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.0, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _kill_group(proc.pid)
 
 
 class GradingInterrupted(KeyboardInterrupt):

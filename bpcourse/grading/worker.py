@@ -33,6 +33,7 @@ cells run, so a notebook cannot read them and look up the answers beforehand.
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -44,6 +45,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from . import reaper, zygote
 
 MAX_ATTEMPTS = 4
+_kernel_pid = None     # the running job's kernel (a session of its own), for _terminate
 
 
 class HiddenFiles:
@@ -229,7 +231,9 @@ def _run_cells(job, zygote, hidden):
         restart = False
         try:
             with client.setup_kernel(env=_kernel_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+                global _kernel_pid
                 pid = getattr(getattr(client.km, "provisioner", None), "process", None)
+                _kernel_pid = pid.pid if pid is not None else None
                 if pid is not None and job.get("pid_path"):
                     with open(job["pid_path"], "w") as f:
                         f.write(str(pid.pid))
@@ -307,7 +311,20 @@ def serve(lines=sys.stdin, out=sys.stdout):
             z.close()
 
 
+def _terminate(signum, frame):
+    """SIGTERM, from a grader that was interrupted (Ctrl-C): end the job's kernel and every
+    process of ours (the zygote, what they left behind) at once, then exit."""
+    if _kernel_pid is not None:
+        try:
+            os.killpg(_kernel_pid, signal.SIGKILL)
+        except OSError:
+            pass
+    reaper.kill_children()             # round after round: the zygote's kernel is adopted when it dies
+    os._exit(128 + signum)
+
+
 def _serve(lines, out, z):
+    signal.signal(signal.SIGTERM, _terminate)     # after the zygote forked: its kernels keep the default
     for line in lines:
         path = line.strip()
         if not path:
