@@ -10,6 +10,7 @@
 Each subcommand is a function ``cmd_<name>(args)`` registered in ``build_parser``.
 """
 import argparse
+import os
 import platform
 import sys
 import time
@@ -26,12 +27,15 @@ def cmd_info(args):
 
     print(f"bpcourse {__version__}")
     print(f"python   {platform.python_version()} ({sys.executable})")
-    for dist in ("numpy", "matplotlib", "ipywidgets", "tqdm", "jupyterlab", "ipykernel", "nbval"):
+    for dist, role in (("numpy", ""), ("matplotlib", ""), ("ipywidgets", ""), ("tqdm", ""),
+                       ("jupyterlab", "the [lab] extra"), ("ipykernel", "the [lab] extra"),
+                       ("nbclient", "notebooks run/check, grade"), ("nbformat", "notebooks run/check, grade"),
+                       ("nbval", "only the tests: the [test] extra")):
         try:
             version = md.version(dist)
         except md.PackageNotFoundError:
             version = "not installed"
-        print(f"{dist:<10s} {version}")
+        print(f"{dist:<10s} {version}" + (f"  ({role})" if role else ""))
     print(f"bundled data: {data.DATA_DIR}")
     print(f"MNIST cache:  {data.cache_dir()}  (set BPCOURSE_CACHE to move it)")
     return 0
@@ -135,8 +139,9 @@ def cmd_grade(args):
         tables = [p for p in (args.out, args.json) if p]
         kept = (f"their rows are in {' and '.join(f'{p}.partial' for p in tables)}" if e.graded
                 else "no table was written")
-        print(f"\nbpcourse grade: interrupted after grading {e.graded} of {e.total} submission(s); {kept}; "
-              f"{' and '.join(tables)} {'was' if len(tables) == 1 else 'were'} left as before. "
+        old = [p for p in tables if os.path.exists(p)]
+        left = f"; {' and '.join(old)} {'was' if len(old) == 1 else 'were'} left as before" if old else ""
+        print(f"\nbpcourse grade: interrupted after grading {e.graded} of {e.total} submission(s); {kept}{left}. "
               "Run the command again to grade them all.", file=sys.stderr)
         return 130
     except KeyboardInterrupt:          # before the grading started, or while the tables were written
@@ -179,11 +184,13 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="bpcourse",
         description="Backpropagation from first principles: the course's command line.")
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"bpcourse {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("info", help="versions, and where the bundled data and the cache live")
     p.set_defaults(func=cmd_info)
 
-    nbs = sub.add_parser("notebooks", help="maintain the stored notebooks")
+    nbs = sub.add_parser("notebooks", help="run the lessons and solutions: re-execute and save (run), or check")
     nbs_sub = nbs.add_subparsers(dest="action", metavar="ACTION", required=True)
     for name, text in (("run", "re-execute notebooks and save them in place (default: notebooks/ and solutions/)"),
                        ("check", "execute notebooks without saving them: check that a machine runs the course "

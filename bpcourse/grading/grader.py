@@ -5,7 +5,8 @@ For each submitted notebook the grader (this process):
 1. reads it as data (never executes it here): not JSON, not a notebook, or an
    exercise it cannot identify each become a row with the reason;
 2. finds the exercise's graded functions and hidden cases in solutions/
-   (never in the submission) and writes each case's inputs to a .npz;
+   (never in the submission) and writes each case's inputs to a .npz (the worker
+   keeps them off the disk while the learner's own cells run);
 3. starts a worker process (``bpcourse.grading.worker``) that runs the
    submission's cells in a fresh kernel, in a temporary copy of its folder,
    with time, memory and output limits, then one harness cell per graded
@@ -14,6 +15,10 @@ For each submitted notebook the grader (this process):
    ``bpcourse.selfcheck.judge``; an answer that is, or calls, the package's own
    implementation gets no credit, found both by reading the code
    (``static.package_uses``) and by a guard while it runs.
+
+The guard runs in the learner's process, so code written to defeat it can; such code
+reaches for things an answer never needs (``sys``, ``__code__``, files, threads), and
+``static.review_flags`` names them in the row for a person to look at.
 
 Output: a CSV with nbgrader's grades.csv columns plus one column per graded
 function, and a JSON with the points and the reason for every check.
@@ -864,7 +869,7 @@ def write_csv(rows, path, exercises):
         w = csv.writer(f)
         w.writerow(NBGRADER_COLUMNS + functions + ["file", "reasons"])
         for r in rows:
-            w.writerow([r.assignment, "", r.timestamp, r.student_id, "", "", "", f"{r.score:g}", "0.0",
+            w.writerow([r.assignment, "", r.timestamp, r.student_id, "", "", "", f"{r.score:g}", "0",
                         f"{r.score:g}", f"{r.max_score:g}"]
                        + [f"{r.functions[fn]['points']:g}" if fn in r.functions else "" for fn in functions]
                        + [r.file, lost_point_reasons(r)])
