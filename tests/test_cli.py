@@ -53,6 +53,9 @@ def test_notebooks_run_executes_in_place_and_times_each_cell(tmp_path, capfd):
     assert saved.cells[1].outputs[0]["text"] == "42\n"
     assert "execution" not in saved.cells[0].metadata          # timing noise is not stored
     assert "widgets" not in saved.metadata
+    first = path.read_bytes()                                   # a second run changes nothing
+    assert cli.main(["notebooks", "run", str(path), "--slow", "0.2"]) == 0
+    assert path.read_bytes() == first
     # printing cut into two messages by the pause is stored as one output: re-runs do not churn
     assert [(o["output_type"], o["text"]) for o in saved.cells[3].outputs] == [("stream", "a\nb\n")]
     out = capfd.readouterr()                                    # capfd: the kernel's own stderr too

@@ -6,6 +6,7 @@ what is stored. After editing a notebook, run ``bpcourse notebooks run PATH``
 them the same way but saves nothing: a room's machines can be checked without
 changing the files.
 """
+import hashlib
 import os
 import re
 import tempfile
@@ -20,6 +21,7 @@ from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_FOLDERS = ("notebooks", "solutions")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def find_notebooks(paths=None, root=ROOT):
@@ -122,8 +124,14 @@ def run_notebook(path, timeout=120, kernel_name="python3", save=True):
         if cell.cell_type == "code":
             cell.outputs = _merge_streams(cell.outputs)
     # widget state gets new random model ids on every run: noise in every diff, and nothing
-    # a reader needs (a widget is live only with a kernel); nbstripout drops it as well
+    # a reader needs (a widget is live only with a kernel); nbstripout drops it as well.
+    # The outputs that point at it get ids made from their place in the notebook instead.
     nb.metadata.pop("widgets", None)
+    for i, cell in enumerate(nb.cells):
+        for j, out in enumerate(cell.get("outputs", [])):
+            view = out.get("data", {}).get(WIDGET_VIEW)
+            if isinstance(view, dict) and "model_id" in view:
+                view["model_id"] = hashlib.md5(f"{path.name}:{i}:{j}".encode()).hexdigest()
     if save:
         nbformat.write(nb, path)
     return total, cell_times
