@@ -621,3 +621,25 @@ def test_processes_a_submission_leaves_behind_are_killed(graded):
 def test_a_finished_run_leaves_no_partial_files(graded):
     assert not list(graded["tmp"].glob("*.partial"))
     assert (graded["tmp"] / "grades.csv").exists() and (graded["tmp"] / "grades.json").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups are POSIX's")
+def test_a_kernel_pid_file_naming_a_worker_kills_nothing(tmp_path):
+    import subprocess
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
+    pid_file = tmp_path / "kernel.pid"
+    pid_file.write_text(str(other.pid))          # what a notebook can write there
+    try:
+        grader._OUR_PIDS.add(other.pid)
+        grader._end_kernel({"pid_path": str(pid_file)})
+        assert other.poll() is None, "a worker named in kernel.pid was killed"
+        pid_file.write_text(str(os.getpid()))
+        grader._end_kernel({"pid_path": str(pid_file)})   # not the grader itself either (or we would be gone)
+        grader._OUR_PIDS.discard(other.pid)
+        pid_file.write_text(str(other.pid))          # a real kernel's pid: ended
+        grader._end_kernel({"pid_path": str(pid_file)})
+        assert other.wait(timeout=5) == -9
+    finally:
+        grader._OUR_PIDS.discard(other.pid)
+        other.kill()

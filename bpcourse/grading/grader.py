@@ -318,6 +318,7 @@ class _Worker:
         self.proc = subprocess.Popen([sys.executable, "-m", "bpcourse.grading.worker", "--serve"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
                                      start_new_session=True, env={**os.environ, **zygote.KERNEL_ENV})
+        _OUR_PIDS.add(self.proc.pid)
 
     def run(self, job, job_path):
         """Run one job; returns (status dict, None) or (None, reason)."""
@@ -370,12 +371,19 @@ class _Worker:
         self.log.close()
 
 
+_OUR_PIDS = set()       # the workers started so far: a kernel.pid naming one is not believed
+
+
 def _end_kernel(job):
-    """The kernel is a session of its own: make sure it is gone."""
+    """The kernel is a session of its own: make sure it is gone. Its pid file sits where the
+    notebook can write, so a pid of ours (the grader, its group, a worker) is never killed."""
     try:
-        _kill_group(int(Path(job["pid_path"]).read_text()))
+        with transport.open_regular(job["pid_path"]) as f:
+            pid = int(f.read(20))
     except (OSError, ValueError):
-        pass
+        return
+    if pid > 1 and pid not in _OUR_PIDS | {os.getpid(), getattr(os, "getpgrp", os.getpid)()}:
+        _kill_group(pid)
 
 
 def _read_status(job, log_path):

@@ -214,6 +214,7 @@ def run_job(job, zygote=None):
 
 def _run_cells(job, zygote, hidden):
     """The attempts of ``run_job`` (a new kernel after a cell killed or hung the last one)."""
+    global _kernel_pid
     cells = job["cells"]
     deadline = time.monotonic() + job["budget"]
     status = {i: {"status": "not_run"} for i in range(len(cells))}
@@ -231,7 +232,6 @@ def _run_cells(job, zygote, hidden):
         restart = False
         try:
             with client.setup_kernel(env=_kernel_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
-                global _kernel_pid
                 pid = getattr(getattr(client.km, "provisioner", None), "process", None)
                 _kernel_pid = pid.pid if pid is not None else None
                 if pid is not None and job.get("pid_path"):
@@ -278,6 +278,7 @@ def _run_cells(job, zygote, hidden):
             status["startup_error"] = str(e)[:500]
             break
         finally:
+            _kernel_pid = None         # it has ended: its pid may soon be another process's
             output_chars += client.output_chars
             for i, n in client.cell_chars.items():
                 cell_chars[i] = cell_chars.get(i, 0) + n
