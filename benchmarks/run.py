@@ -576,30 +576,52 @@ PEAK = {}
 RESULTS = {}    # (workload, contender, dtype, threads) -> (median ratio to bpcourse or None, %peak or None)
 
 
-def _verdict(label, checks, met, fmt="{:.2f}"):
-    """One line per target: how many of the (name, value) checks are ``met``, and which are not."""
+def _verdict(label, checks, met, fmt="{:.2f}", notes=None):
+    """One line per target: how many of the (name, value) checks are ``met``, and which are not
+    (each miss followed by ``notes[name]`` when there is one)."""
     if not checks:
         return f"  {label}: not measured in this run"
-    missed = [f"{name} {fmt.format(value)}" for name, value in checks if not met(value)]
+    notes = notes or {}
+    missed = [f"{name} {fmt.format(value)}" + (f" ({notes[name]})" if name in notes else "")
+              for name, value in checks if not met(value)]
     return (f"  {label}: {len(checks) - len(missed)} of {len(checks)} met"
             + (f"; missed: {', '.join(missed)}" if missed else ""))
 
 
 def targets_summary(results):
-    """The performance issue's targets, judged on this run's unrounded numbers."""
+    """The performance issue's targets, judged on this run's unrounded numbers.
+
+    A miss of the PyTorch or the peak target also shows its ceiling: what bpcourse would reach
+    if its step were nothing but the matmuls (the "matmuls alone" row). A ceiling below the
+    target means that no numpy trainer with this BLAS can meet it on this machine."""
+    def name(w, d, t):
+        return f"{w[3:] or w} {d} {t} thr"
+
     def ratios(contender, workload=lambda w: w in ("W1", "W2", "W3", "W4")):
-        return [(f"{w[3:] or w} {d} {t} thr", r) for (w, c, d, t), (r, _) in sorted(results.items())
+        return [(name(w, d, t), r) for (w, c, d, t), (r, _) in sorted(results.items())
                 if c == contender and workload(w) and r is not None]
+
+    def alone(w, d, t):
+        return results.get((w, "matmuls alone", d, t), (None, None))
+
+    torch_ceiling = {name(w, d, t): f"ceiling {r / alone(w, d, t)[0]:.2f}"
+                     for (w, c, d, t), (r, _) in results.items()
+                     if c == "PyTorch" and r is not None and alone(w, d, t)[0]}
     peak = [(f"{t} thr", p) for (w, c, d, t), (_, p) in sorted(results.items())
             if (w, c, d) == ("W3", "bpcourse", "float32") and p is not None]
+    peak_ceiling = {f"{t} thr": f"ceiling {alone(w, d, t)[1]:.1f}%" for (w, c, d, t) in results
+                    if (w, c, d) == ("W3", "bpcourse", "float32") and alone(w, d, t)[1] is not None}
     return ["Targets (performance issue), judged on this run:",
-            _verdict("bpcourse >= 1.5x PyTorch on W1-W4 (x bpc >= 1.50)", ratios("PyTorch"), lambda r: r >= 1.5),
+            _verdict("bpcourse >= 1.5x PyTorch on W1-W4 (x bpc >= 1.50)", ratios("PyTorch"), lambda r: r >= 1.5,
+                     notes=torch_ceiling),
             _verdict("ahead of scikit-learn on W1-W4 (x bpc > 1)", ratios("scikit-learn"), lambda r: r > 1.0),
             _verdict("W3 float32 at >= 50% of the GEMM peak of the same thread count", peak,
-                     lambda p: p >= 50.0, "{:.1f}%"),
+                     lambda p: p >= 50.0, "{:.1f}%", notes=peak_ceiling),
             _verdict("W5 backward within 1.2x of BatchNorm1d (x bpc >= 0.83)",
                      ratios("PyTorch BatchNorm1d bwd only", lambda w: w.startswith("W5")), lambda r: r >= 1 / 1.2),
-            "  lessons + solutions in <= 60 s of kernel time: see python benchmarks/notebook_times.py"]
+            "  lessons + solutions in <= 60 s of kernel time: see python benchmarks/notebook_times.py",
+            "  ceiling: the value if bpcourse's step were only its matmuls (the 'matmuls alone' row); a ceiling",
+            "  below the target means no numpy trainer with this BLAS can meet it on this machine"]
 
 
 def cpu_model():

@@ -62,7 +62,7 @@ def test_benchmark_quick_prints_the_full_table():
         assert names["scikit-learn"] == 8
     # the targets, judged on the run's own numbers, after the table
     verdicts = out[out.index("Targets (performance issue)"):].splitlines()
-    assert len(verdicts) == 6, verdicts
+    assert len(verdicts) == 8 and verdicts[6].startswith("  ceiling:"), verdicts   # 5 targets + 2 lines on ceilings
     torch_lines = [v for v in verdicts if "PyTorch" in v or "BatchNorm1d" in v]
     assert len(torch_lines) == 2
     for line in torch_lines:
@@ -82,6 +82,8 @@ def test_targets_summary_judges_the_unrounded_numbers():
     results = {
         ("W1", "PyTorch", "float64", 1): (1.62, 20.0),
         ("W3", "PyTorch", "float64", 2): (1.4999, 30.0),     # prints as 1.50, and is still a miss
+        ("W3", "matmuls alone", "float64", 2): (0.8, 60.0),  # the ceiling: 1.4999 / 0.8
+        ("W3", "matmuls alone", "float32", 2): (0.7, 47.9),
         ("W1", "scikit-learn", "float32", 1): (1.01, 10.0),
         ("W2", "scikit-learn", "float32", 1): (0.97, 10.0),
         ("W1", "bpcourse", "float64", 1): (None, 34.0),       # bpcourse's own rows are no comparison
@@ -93,9 +95,9 @@ def test_targets_summary_judges_the_unrounded_numbers():
     }
     lines = run.targets_summary(results)
     torch_line, sklearn_line, peak_line, bn_line = lines[1:5]
-    assert torch_line.endswith("1 of 2 met; missed: W3 float64 2 thr 1.50")
+    assert torch_line.endswith("1 of 2 met; missed: W3 float64 2 thr 1.50 (ceiling 1.87)")
     assert sklearn_line.endswith("1 of 2 met; missed: W2 float32 1 thr 0.97")
-    assert peak_line.endswith("1 of 2 met; missed: 2 thr 28.3%")
+    assert peak_line.endswith("1 of 2 met; missed: 2 thr 28.3% (ceiling 47.9%)")
     assert bn_line.endswith("1 of 2 met; missed: 256x512 float64 2 thr 0.58")
     assert run.targets_summary({})[1].endswith("not measured in this run")
 
