@@ -501,7 +501,7 @@ register(Check(
     mistakes=[Mistake("sign error", "The exponent is -z: sigma(z) = 1 / (1 + e^(-z)).",
                       lambda z: 1 / (1 + np.exp(z))),
               Mistake("missing 1 +", "The denominator is 1 + e^(-z), not e^(-z).", lambda z: np.exp(z))],
-    forbidden=("bpcourse.activations.sigmoid", "bpcourse.layers.sigmoid_forward"),
+    forbidden=("bpcourse.activations.sigmoid", "bpcourse.layers.sigmoid_forward", "bpcourse.autodiff.Value.sigmoid"),
 ))
 
 register(Check(

@@ -153,3 +153,11 @@ def test_grade_counts_files_it_could_not_run_apart(tmp_path, capsys):
     assert cli.main(["grade", str(subs), "--out", str(tmp_path / "g.csv"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "graded 1 of 2 submission(s)" in out and "1 could not be run" in out and "eve.ipynb" in out, out
+
+
+def test_grade_with_the_exercises_as_solutions_says_what_is_wrong(tmp_path, capsys):
+    sub = tmp_path / "ann.ipynb"
+    sub.write_text((ROOT / "exercises" / "ex1_forward.ipynb").read_text())
+    assert cli.main(["grade", str(sub), "--out", str(tmp_path / "g.csv"), "--solutions", str(ROOT / "exercises")]) == 2
+    err = capsys.readouterr().err
+    assert "has no ### BEGIN SOLUTION region" in err and "the solutions/ notebooks hold the answers" in err, err

@@ -110,8 +110,11 @@ def graded_functions(nb, where="notebook"):
         if fn not in selfcheck.CHECKS:
             raise ExerciseError(f"{at}: function {fn!r} has no registered check in bpcourse/selfcheck.py")
         if role == "answer":
-            if not (nbg["solution"] and not nbg["grade"]) or BEGIN_SOLUTION not in cell.source:
-                raise ExerciseError(f"{at}: an answer cell has solution=true, grade=false and a solution region")
+            if BEGIN_SOLUTION not in cell.source:
+                raise ExerciseError(f"{at}: the answer cell of {fn!r} has no {BEGIN_SOLUTION} region (is this an "
+                                    "exercise notebook? the solutions/ notebooks hold the answers)")
+            if not (nbg["solution"] and not nbg["grade"]):
+                raise ExerciseError(f"{at}: an answer cell needs nbgrader solution=true and grade=false")
             answers[fn] = nbg["grade_id"]
         else:
             if not (nbg["grade"] and not nbg["solution"] and "points" in nbg):
