@@ -151,6 +151,22 @@ for i in range(200):
     pathlib.Path("../..", f"s{i:05d}", "io").mkdir(parents=True, exist_ok=True)
 """
 
+# appends to the harness of every submission graded beside it (--jobs 2) for a few seconds:
+# those are graded again, alone, and keep their scores; nobody else is blamed
+TOUCH_NEIGHBOURS = """
+import os, time
+mine = os.path.dirname(os.getcwd())
+root = os.path.dirname(mine)
+end = time.time() + 6
+while time.time() < end:
+    for d in os.listdir(root):
+        p = os.path.join(root, d, "io", "harn" + "ess.py")
+        if os.path.join(root, d) != mine and os.path.exists(p):
+            with open(p, "a") as f:
+                f.write("\\n")
+    time.sleep(0.01)
+"""
+
 # looks for the hidden checks' inputs while its cells run (to look up the answers beforehand)
 SEEK_INPUTS = "import glob\n_seen = glob.glob('../io/in_*')"
 
@@ -241,7 +257,10 @@ CASES = {
     "precreates_later_folders": (make_notebook(before=(PRECREATE,)), 4, {f: "passed" for f in FUNCTIONS}),
     "seeks_hidden_inputs": (make_notebook({"sigmoid": _calls_first("sigmoid", "assert not _seen, _seen")},
                                           before=(SEEK_INPUTS,)), 4,
-                            {"notes": "review by hand: the notebook has the text '../', imports glob"}),
+                            {"notes": "review by hand: the notebook has the text '../'"}),
+    "shadows_builtins": (make_notebook(before=("def exec(*a, **k):\n    pass\n\ndef compile(*a, **k):\n    pass",)), 4,
+                         {f: "passed" for f in FUNCTIONS} | {"notes": "redefines the built-in exec"}),
+    "touches_neighbours": (make_notebook(before=(TOUCH_NEIGHBOURS,)), 4, {"notes": "review by hand"}),
     "transposed_weights": (make_notebook({"forward": _solution_answers()["forward"].replace("W1.T", "W1")}), 2,
                            {"forward": "(out, in)"}),
 }
@@ -372,13 +391,19 @@ def test_static_check_finds_the_package_implementation(cells, uses):
     ("import sys", "imports sys"),
     ("from os import path", "imports os"),
     ("f = sigmoid.__code__", "reads the attribute __code__"),
-    ("x = exec('1')", "calls exec"),
+    ("x = exec('1')", "uses exec"),
+    ("def compile(*a):\n    pass", "redefines the built-in compile"),
+    ("import nbformat", "imports nbformat"),
+    ("f = selfcheck.importlib.import_module", "reads selfcheck.importlib, which the exercise does not use"),
+    ("from bpcourse.selfcheck import CHECKS", "imports bpcourse.selfcheck.CHECKS, which the exercise does not"),
+    ("import matplotlib\nm = matplotlib.os", "reads the attribute os"),
+    ("p = 'harn' + 'ess.py'", "has the text 'harness'"),
     ("import bpcourse.activations as A", "imports bpcourse.activations, which the exercise does not"),
     ("from bpcourse import activations", "imports bpcourse.activations, which the exercise does not"),
     ("from bpcourse.network import forward", "imports bpcourse.network.forward, which the exercise does not"),
     ("p = '../io/in_sigmoid.json'", "has the text '../'"),
-    ("!ls ..", "calls get_ipython"),
-    ("c = selfcheck.get_check('sigmoid')", "reads the checks' get_check"),
+    ("!ls ..", "uses get_ipython"),
+    ("c = selfcheck.get_check('sigmoid')", "reads selfcheck.get_check, which the exercise does not use"),
 ])
 def test_ways_around_the_checks_are_flagged_for_review(cell, flag):
     own = grader.load_exercises()["ex1_forward"].own_trees
@@ -389,7 +414,10 @@ def test_ways_around_the_checks_are_flagged_for_review(cell, flag):
 def test_an_answer_in_numpy_with_timeit_is_not_flagged():
     own = grader.load_exercises()["ex3_backprop"].own_trees
     trees, _, _ = static.analyse(["import numpy as np\nfrom bpcourse import network, selfcheck",
-                                  "%timeit np.exp(np.zeros(3))", "def f(z):\n    return network.forward(z, z, z, z, z).z1"])
+                                  "%timeit np.exp(np.zeros(3))", "def f(z):\n    return network.forward(z, z, z, z, z).z1",
+                                  "hidden = np.tanh(np.ones(3))\nprint(f'{hidden.sum():.3f} out_ of', 'x'.replace('x', 'y'))",
+                                  "import re, math, functools\nr = re.compile('a+')\nselfcheck.check(f)",
+                                  "rng = np.random.default_rng(0)\nassert all(v > 0 for v in [1, 2])"])
     assert static.review_flags(trees, own) == []
 
 
@@ -532,7 +560,7 @@ def test_an_interrupted_run_keeps_what_it_graded_beside_the_old_table(tmp_path, 
     out.write_text("the previous table\n")
     calls = []
 
-    def fake(sub, exercises, opts, workdir, worker=None):
+    def fake(sub, exercises, opts, workdir, worker=None, alone=False):
         calls.append(sub.student_id)
         if len(calls) == 2:
             raise KeyboardInterrupt            # the instructor's Ctrl-C, or a crash, mid-run
@@ -643,3 +671,36 @@ def test_a_kernel_pid_file_naming_a_worker_kills_nothing(tmp_path):
     finally:
         grader._OUR_PIDS.discard(other.pid)
         other.kill()
+
+
+def test_results_beside_a_failed_harness_cell_are_not_trusted(tmp_path):
+    """The grader reads a function's saved results only when its harness cell ran to the end:
+    a notebook that stops the harness (a shadowed builtin, say) could have left its own file."""
+    from bpcourse import selfcheck
+    from bpcourse.grading import transport
+
+    class ForgingWorker:               # what such a notebook leaves: correct results, harness failed
+        def run(self, job, job_path):
+            harness = [c for c in job["cells"] if c["kind"] == "harness"]
+            for cell in harness:
+                stem = cell["inputs"][0][:-len(".json")]
+                name = Path(stem).name[len("in_"):]
+                chk, (tree, arrays) = selfcheck.get_check(name), transport.load(stem)
+                out, cases = {}, []
+                for case_tree in tree["cases"]:
+                    data = transport.decode(case_tree, arrays)
+                    cases.append({"status": "ok", "package_calls": [], "output": transport.encode(chk.expected(data), out),
+                                  "inputs_after": transport.encode(data, out)})
+                source = _solution_answers()[name]
+                transport.save(cell["outputs"][0][:-len(".json")], {"function": name, "status": "called",
+                               "source": source, "is_package_function": [], "cases": cases}, out)
+            cells = [{"status": "error", "ename": "TypeError", "evalue": "exec() got nothing"}
+                     if c["kind"] == "harness" else {"status": "ok"} for c in job["cells"]]
+            return {"cells": cells, "output_chars": 0}, None
+
+    sub = grader.Submission(tmp_path / "forger.ipynb", "forger")
+    sub.path.write_text(make_notebook(), encoding="utf-8")
+    row = grader.grade_submission(sub, grader.load_exercises(), grader.Options(), tmp_path / "work",
+                                  worker=ForgingWorker())
+    assert row.score == 0, grader.lost_point_reasons(row)
+    assert all("the grader's call of" in f["reason"] and "failed" in f["reason"] for f in row.functions.values())

@@ -194,7 +194,7 @@ class Row:
     max_score: float = 0.0
     graded: bool = False
     grader_error: bool = False    # the grader itself failed (a bug to report), not the submission
-    folder_lost: bool = False     # its working folder vanished mid-run: graded again, alone
+    folder_lost: bool = False     # its folder vanished or its files changed mid-run: graded again, alone
     review: list = field(default_factory=list)      # what a person should look at (static.review_flags)
     notes: list = field(default_factory=list)
     functions: dict = field(default_factory=dict)
@@ -281,10 +281,14 @@ def _harness_source():
     return inspect.getsource(transport) + "\n\n" + inspect.getsource(kernel_side)
 
 
-HARNESS_CELL = """__bpcourse_ns = {{"__name__": "__bpcourse_grader__"}}
-exec(compile(open({harness!r}).read(), "<bpcourse grader>", "exec"), __bpcourse_ns)
-__bpcourse_ns["run"](globals(), {spec!r})
-del __bpcourse_ns"""
+# the builtins through an import, not by name: a notebook's own ``def exec`` (or open, compile,
+# globals) would otherwise run in their place
+HARNESS_CELL = """import builtins as __bpcourse_b
+__bpcourse_ns = {{"__name__": "__bpcourse_grader__"}}
+__bpcourse_b.exec(__bpcourse_b.compile(__bpcourse_b.open({harness!r}).read(), "<bpcourse grader>", "exec"),
+                  __bpcourse_ns)
+__bpcourse_ns["run"](__bpcourse_b.globals(), {spec!r})
+del __bpcourse_ns, __bpcourse_b"""
 
 
 def _kill_group(pid):
@@ -443,8 +447,9 @@ def _loudest(status, learner, plans):
     return f" (most by {where}: {n:,})"
 
 
-def grade_submission(sub, exercises, opts, workdir, worker=None):
-    """Grade one submission; always returns a Row."""
+def grade_submission(sub, exercises, opts, workdir, worker=None, alone=False):
+    """Grade one submission; always returns a Row. ``alone``: no other notebook runs meanwhile,
+    so whatever disturbs the grader's files is this one's doing."""
     row = Row(student_id=sub.student_id, file=str(sub.path), assignment=sub.assignment, timestamp=sub.timestamp)
     if not sub.path.name.lower().endswith(".ipynb"):
         row.notes.append(f"the file's name does not end in .ipynb ({sub.path.name}); it was graded as a notebook")
@@ -507,6 +512,7 @@ def grade_submission(sub, exercises, opts, workdir, worker=None):
         plans[f.name] = (chk, cases, data, len(cells))
         cells.append({"kind": "harness", "source": HARNESS_CELL.format(harness=str(harness_path), spec=str(spec_path)),
                       "inputs": [f"{spec['inputs_stem']}.{ext}" for ext in ("json", "npz")],
+                      "outputs": [f"{spec['out_stem']}.{ext}" for ext in ("json", "npz")],
                       # the harness bounds every call itself; this limit is a backstop
                       "timeout": spec["case_timeout"] * len(cases) + opts.cell_timeout})
     job = {"cells": cells, "cwd": str(work), "budget": opts.timeout, "cell_timeout": opts.cell_timeout,
@@ -522,6 +528,9 @@ def grade_submission(sub, exercises, opts, workdir, worker=None):
     if status is None:
         return _fail_all(row, failure)
     changed = [name for name, digest in sealed.items() if _fingerprint(io / name) != digest]
+    if changed and not alone:          # this notebook, or one graded beside it: grade it again, alone
+        row.folder_lost = True
+        return _fail_all(row, f"the grader's own files changed while it ran ({', '.join(changed)})")
     if changed:
         return _fail_all(row, f"no credit: the notebook changed the grader's own files ({', '.join(changed)})")
     if status.get("startup_error"):
@@ -597,10 +606,12 @@ def _judge_function(f, chk, cases, data, io, cell_status, harness_index, learner
         return (f"no credit: {name} uses the package's own {', '.join(uses)} instead of computing the "
                 "answer itself"), []
     out_stem = io / f"out_{name}"
+    st = cell_status[harness_index]
     try:
+        if st.get("status") != "ok":   # results beside a failed harness cell are not the harness's
+            raise FileNotFoundError(out_stem)
         result, arrays = transport.load(str(out_stem))
     except FileNotFoundError:
-        st = cell_status[harness_index]
         problem = _cell_problem(st)
         if st.get("status") == "ok":
             problem = ("the grader's call did not run: the notebook changes how later cells run "
@@ -724,7 +735,7 @@ def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIO
         def task(i, s):
             if stopping.is_set():
                 return None
-            return _grade_safely(s, exercises, opts, _fresh_folder(tmp, f"s{i:05d}-"), worker())
+            return _grade_safely(s, exercises, opts, _fresh_folder(tmp, f"s{i:05d}-"), worker(), alone=jobs == 1)
 
         try:
             with ThreadPoolExecutor(max_workers=jobs) as pool, \
@@ -747,11 +758,11 @@ def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIO
         finally:
             for w in workers:
                 w.close()
-        # a notebook that deletes ../.. also deletes the folders of the submissions graded beside
-        # it: grade those again, one at a time, so only the notebook that does it is affected
+        # a notebook that deletes ../.. (or writes in ../../*/io) also hits the submissions graded
+        # beside it: grade those again, one at a time, so only the notebook that does it is affected
         for i, s in enumerate(subs):
             if rows[i].folder_lost:
-                rows[i] = _grade_safely(s, exercises, opts, _fresh_folder(tmp, f"again-s{i:05d}-"))
+                rows[i] = _grade_safely(s, exercises, opts, _fresh_folder(tmp, f"again-s{i:05d}-"), alone=True)
     _note_duplicates(rows)
     _write_tables(rows, out, json_out, exercises)
     for path in (out, json_out):
@@ -839,11 +850,11 @@ def _fresh_folder(parent, prefix):
     return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
 
 
-def _grade_safely(sub, exercises, opts, workdir, worker=None):
+def _grade_safely(sub, exercises, opts, workdir, worker=None, alone=False):
     """grade_submission, but an unexpected failure of the grader still gives the submission its row."""
     start = time.perf_counter()
     try:
-        row = grade_submission(sub, exercises, opts, workdir, worker)
+        row = grade_submission(sub, exercises, opts, workdir, worker, alone)
     except Exception as e:             # a bug of ours must not cost the class its table
         row = _fail_all(Row(student_id=sub.student_id, file=str(sub.path), assignment=sub.assignment),
                         f"the grader failed on this submission ({type(e).__name__}: {e}); please report it")

@@ -41,10 +41,13 @@ def _resolve(dotted):
     import importlib
     parts = dotted.split(".")
     for i in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
+        # the module as imported, first: a notebook may have replaced importlib.import_module
+        obj = sys.modules.get(".".join(parts[:i]))
+        if obj is None:
+            try:
+                obj = importlib.import_module(".".join(parts[:i]))
+            except ImportError:
+                continue
         try:
             for p in parts[i:]:
                 obj = getattr(obj, p)

@@ -125,19 +125,33 @@ def package_uses(name, forbidden, trees, definitions):
 
 # ------------------------------------------------------- what a person should look at
 
-# Modules an exercise answer never needs, and that reach the grader's machinery: the
-# interpreter (sys, builtins, gc), other code's internals (inspect, types, importlib),
-# threads and processes, files, the kernel.
-RISKY_MODULES = frozenset({
-    "sys", "builtins", "gc", "importlib", "types", "inspect", "dis", "marshal", "pickle", "copyreg",
-    "ctypes", "threading", "_thread", "concurrent", "multiprocessing", "subprocess", "signal", "atexit",
-    "asyncio", "os", "pathlib", "glob", "shutil", "io", "tempfile", "mmap", "fcntl", "socket", "zmq",
-    "IPython", "ipykernel", "jupyter_client", "runpy", "code", "codeop", "trace", "weakref",
+# What an answer may import: numpy and the standard library's harmless corners. Anything else
+# (sys, os, inspect, importlib, threading, a file reader like nbformat, a helper module) is
+# named for review; bpcourse itself only as far as the exercise's own cells import it.
+SAFE_MODULES = frozenset({
+    "numpy", "math", "cmath", "matplotlib", "time", "timeit", "itertools", "functools", "collections",
+    "random", "statistics", "warnings", "typing", "dataclasses", "numbers", "fractions", "decimal",
+    "string", "textwrap", "pprint", "copy", "operator", "bisect", "heapq", "enum", "abc", "re",
+    "datetime", "tqdm", "ipywidgets", "IPython.display",
 })
-RISKY_CALLS = frozenset({"exec", "eval", "compile", "__import__", "open", "globals", "vars", "getattr",
-                         "setattr", "delattr", "breakpoint", "get_ipython"})
+UNSAFE_SUBMODULES = ("numpy.ctypeslib", "numpy.lib.format", "matplotlib.cbook")
+# names that reach the interpreter, other code's insides, files or processes: called bare...
+RISKY_BUILTINS = frozenset({"exec", "eval", "compile", "open", "globals", "locals", "vars", "getattr", "setattr",
+                            "delattr", "breakpoint", "get_ipython"})
+# ...or read from anything (``matplotlib.os`` is the os module too; ``np.load`` reads a file)
+RISKY_ATTRIBUTES = frozenset({
+    "exec", "eval", "import_module", "reload", "getsource", "getfile", "setprofile", "settrace", "system",
+    "popen", "mkfifo", "listdir", "scandir", "unlink", "rmtree", "chmod", "fromfile", "tofile", "loadtxt",
+    "genfromtxt", "memmap", "load", "save", "savez", "savetxt", "os", "sys", "builtins", "importlib",
+    "inspect", "subprocess", "shutil", "glob", "pathlib", "ctypes", "threading", "gc", "signal", "socket",
+    "nbformat", "pickle", "marshal", "modules", "CHECKS", "get_check", "mistakes", "SOLUTIONS", "EXERCISES",
+    "grading", "authoring",
+})
+SHADOWED_BUILTINS = frozenset({"exec", "compile", "open", "eval", "globals", "vars", "getattr", "setattr",
+                               "type", "isinstance", "callable", "__import__", "__builtins__"})
 BENIGN_MAGICS = frozenset({"time", "timeit", "matplotlib", "precision"})
-RISKY_STRINGS = ("../", "solutions", "_bpcourse", "harness", "spec_", "status.json", "kernel.pid")
+RISKY_STRINGS = ("../", "/io", "solutions", "_bpcourse", "harness", "spec_", "status.json", "kernel.pid",
+                 ".npz", "ipynb", "bpcourse")
 
 
 def _imported_modules(trees):
@@ -153,59 +167,111 @@ def _imported_modules(trees):
     return found
 
 
-def _benign_magic(node):
+def _safe_module(name):
+    return not name.startswith(UNSAFE_SUBMODULES) and any(
+        name == m or name.startswith(m + ".") for m in SAFE_MODULES)
+
+
+def _fine_package_name(module, attr):
+    """May an answer use ``module.attr`` (module: a bpcourse module the exercise imports)? Only
+    the checks (``selfcheck.check``) and the module's own public functions and classes, never a
+    module it imported (``selfcheck.importlib``) or the checks' insides (``selfcheck.CHECKS``)."""
+    import types as _types
+    if attr.startswith("_"):
+        return False
+    if module == "bpcourse.selfcheck":
+        return attr.startswith("check")
+    obj = getattr(resolve(module), attr, None)
+    return (callable(obj) and not isinstance(obj, _types.ModuleType)
+            and getattr(obj, "__module__", "").startswith("bpcourse"))
+
+
+def _string_value(node):
+    """The text of a string expression made of constants (``"harn" + "ess.py"``, an f-string's
+    fixed parts), or None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
+        left, right = _string_value(node.left), _string_value(node.right)
+        return None if left is None and right is None else (left or "") + (right or "")
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "join":
+        parts = [_string_value(a) for a in (node.args[0].elts if node.args and isinstance(
+            node.args[0], (ast.List, ast.Tuple)) else [])]
+        return "".join(p or "" for p in parts) or None
+    return None
+
+
+def _benign_magic(node, parents):
     """``get_ipython().run_line_magic('timeit', ...)``: what IPython makes of ``%timeit``."""
-    parent = getattr(node, "_parent", None)
-    call = getattr(parent, "_parent", None)
-    return (isinstance(parent, ast.Attribute) and parent.attr in ("run_line_magic", "run_cell_magic")
-            and isinstance(call, ast.Call) and call.args and isinstance(call.args[0], ast.Constant)
-            and call.args[0].value in BENIGN_MAGICS)
+    call = parents.get(node)
+    attr = parents.get(call)
+    outer = parents.get(attr)
+    return (isinstance(attr, ast.Attribute) and attr.attr in ("run_line_magic", "run_cell_magic")
+            and isinstance(outer, ast.Call) and outer.args and isinstance(outer.args[0], ast.Constant)
+            and outer.args[0].value in BENIGN_MAGICS)
 
 
 def review_flags(trees, allowed_trees=()):
     """What in the code cells ``trees`` a person should look at before trusting the grade: the
     ways around the grader's checks (the interpreter's internals, other code's insides, files,
-    threads, the kernel). An answer computed with numpy uses none of them.
+    threads, the kernel, the checks' own answers). An answer computed with numpy uses none of them.
 
-    ``allowed_trees``: the exercise's own cells; what they import is not flagged.
-    Returns a sorted list of short phrases ("imports sys", "calls exec", ...).
+    ``allowed_trees``: the exercise's own cells; the parts of bpcourse they import are allowed.
+    Returns a sorted list of short phrases ("imports sys", "reads selfcheck.importlib", ...).
     """
     trees = [t for t in trees if t is not None]
     allowed = _imported_modules([t for t in allowed_trees if t is not None])
+    package = {n: d for n, d in _aliases(trees, ()).items() if resolve(d) is not None
+               and type(resolve(d)).__name__ == "module"}       # names bound to bpcourse modules
+    parents = {child: node for tree in trees for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     flags = set()
     for tree in trees:
         for node in ast.walk(tree):
-            for child in ast.iter_child_nodes(node):
-                child._parent = node
-    for tree in trees:
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                         else [node.module or "."])
-                for name in names:
-                    top = name.split(".")[0]
-                    if top in RISKY_MODULES:
-                        flags.add(f"imports {top}")
-                    elif top == "bpcourse" and isinstance(node, ast.Import) and name not in allowed | {"bpcourse"}:
-                        flags.add(f"imports {name}, which the exercise does not")
-                if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "bpcourse":
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.name.split(".")[0] == "bpcourse":
+                        if a.name not in allowed | {"bpcourse"}:
+                            flags.add(f"imports {a.name}, which the exercise does not")
+                    elif not _safe_module(a.name):
+                        flags.add(f"imports {a.name}")
+            elif isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                if node.level:
+                    flags.add("imports from a relative module")
+                elif module.split(".")[0] == "bpcourse":
                     for a in node.names:
-                        full = f"{node.module}.{a.name}"
-                        if full not in allowed and node.module not in allowed - {"bpcourse"}:
+                        full = f"{module}.{a.name}"
+                        if full in allowed and type(resolve(full)).__name__ == "module":
+                            continue                          # from bpcourse import network
+                        if module not in allowed or not _fine_package_name(module, a.name):
                             flags.add(f"imports {full}, which the exercise does not")
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in RISKY_CALLS:
-                if not (node.func.id == "get_ipython" and _benign_magic(node)):
-                    flags.add(f"calls {node.func.id}")
-            elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and node.attr not in ("__name__", "__doc__"):
-                flags.add(f"reads the attribute {node.attr}")
-            elif isinstance(node, ast.Name) and node.id.startswith("__") and node.id not in ("__name__", "__doc__"):
-                flags.add(f"uses the name {node.id}")
-            elif isinstance(node, ast.Name) and node.id in ("_ih", "_oh", "_dh"):
-                flags.add(f"uses IPython's history {node.id}")
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                for s in RISKY_STRINGS:
-                    if s in node.value:
-                        flags.add(f"has the text {s!r}")
-            elif isinstance(node, ast.Attribute) and node.attr in ("get_check", "mistakes"):
-                flags.add(f"reads the checks' {node.attr}")
+                elif not _safe_module(module):
+                    flags.add(f"imports {module}")
+            elif isinstance(node, ast.Attribute):
+                base = package.get(node.value.id) if isinstance(node.value, ast.Name) else None
+                if base and not _fine_package_name(base, node.attr):
+                    flags.add(f"reads {node.value.id}.{node.attr}, which the exercise does not use")
+                elif node.attr.startswith("_") and node.attr not in ("__name__", "__doc__"):
+                    flags.add(f"reads the attribute {node.attr}")
+                elif node.attr in RISKY_ATTRIBUTES and not base:
+                    flags.add(f"reads the attribute {node.attr}")
+            elif isinstance(node, ast.Name):
+                if node.id in RISKY_BUILTINS and isinstance(node.ctx, ast.Load) and not (
+                        node.id == "get_ipython" and _benign_magic(node, parents)) and node.id not in package:
+                    flags.add(f"uses {node.id}")
+                elif node.id.startswith("__") and node.id not in ("__name__", "__doc__"):
+                    flags.add(f"uses the name {node.id}")
+                elif node.id in ("_ih", "_oh", "_dh", "In", "Out"):
+                    flags.add(f"uses IPython's history {node.id}")
+                if node.id in SHADOWED_BUILTINS and isinstance(node.ctx, ast.Store):
+                    flags.add(f"redefines the built-in {node.id}")
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in SHADOWED_BUILTINS:
+                flags.add(f"redefines the built-in {node.name}")
+            text = _string_value(node) if isinstance(node, (ast.Constant, ast.BinOp, ast.JoinedStr, ast.Call)) else None
+            if text and not isinstance(parents.get(node), ast.BinOp):     # the whole expression, once
+                for risky in RISKY_STRINGS:
+                    if risky in text:
+                        flags.add(f"has the text {risky!r}")
     return sorted(flags)

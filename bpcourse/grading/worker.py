@@ -177,6 +177,15 @@ def _provisioner_class():
     return _PROVISIONER[0]
 
 
+def _remove(paths):
+    """Delete the files ``paths`` (a notebook may have put them there before the harness ran)."""
+    for path in paths:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
 def _limit_memory(max_bytes):
     """Cap the address space of this process and its children (the kernel)."""
     try:
@@ -248,6 +257,7 @@ def _run_cells(job, zygote, hidden):
                     harness = cells[i]["kind"] == "harness"
                     if harness:                # its own function's inputs, and no other's
                         hidden.show(cells[i].get("inputs", ()))
+                        _remove(cells[i].get("outputs", ()))   # results only the harness itself writes
                     try:
                         client.execute_cell(cell, i)
                     except CellTimeoutError:
