@@ -114,7 +114,12 @@ def cmd_exercises_check(args):
     for p in problems:
         print(p, file=sys.stderr)
     if problems:
-        print("run `bpcourse exercises build` to regenerate exercises/", file=sys.stderr)
+        where = "".join(f" --{k} {v}" for k, v in (("solutions", args.solutions), ("exercises", args.exercises)) if v)
+        if any("has no solution notebook" not in p for p in problems):
+            print(f"run `bpcourse exercises build{where}` to regenerate them", file=sys.stderr)
+        if any("has no solution notebook" in p for p in problems):
+            print("delete the notebooks without a solution if they are stale exercises (build deletes nothing)",
+                  file=sys.stderr)
         return 1
     print(f"{args.exercises or exercises.EXERCISES} is up to date with {solutions}")
     return 0
@@ -153,8 +158,8 @@ def cmd_grade(args):
     print(f"graded {len(rows) - len(failed) - len(unread)} of {len(rows)} submission(s); "
           + ", ".join(f"{p} written" for p in (args.out, args.json) if p))
     if unread:
-        print(f"{len(unread)} could not be run (not a notebook, or which exercise it is unknown; their rows "
-              "say why): " + ", ".join(unread[:10]) + (", ..." if len(unread) > 10 else ""))
+        print(f"{len(unread)} could not be graded (their rows say why): "
+              + ", ".join(unread[:10]) + (", ..." if len(unread) > 10 else ""))
     review = [r.file for r in rows if r.review]
     if review:
         print(f"{len(review)} submission(s) to review by hand (their reasons say what to look at): "

@@ -152,7 +152,7 @@ def test_grade_counts_files_it_could_not_run_apart(tmp_path, capsys):
     (subs / "eve.ipynb").write_text("{not json")
     assert cli.main(["grade", str(subs), "--out", str(tmp_path / "g.csv"), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "graded 1 of 2 submission(s)" in out and "1 could not be run" in out and "eve.ipynb" in out, out
+    assert "graded 1 of 2 submission(s)" in out and "1 could not be graded" in out and "eve.ipynb" in out, out
 
 
 def test_grade_with_the_exercises_as_solutions_says_what_is_wrong(tmp_path, capsys):
@@ -161,3 +161,13 @@ def test_grade_with_the_exercises_as_solutions_says_what_is_wrong(tmp_path, caps
     assert cli.main(["grade", str(sub), "--out", str(tmp_path / "g.csv"), "--solutions", str(ROOT / "exercises")]) == 2
     err = capsys.readouterr().err
     assert "has no ### BEGIN SOLUTION region" in err and "the solutions/ notebooks hold the answers" in err, err
+
+
+def test_notebooks_check_lists_a_notebook_that_kills_its_kernel_and_goes_on(tmp_path, capsys):
+    import nbformat
+
+    for name, code in (("a_dies", "import os\nos._exit(1)"), ("b_ok", "print(1)")):
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), tmp_path / f"{name}.ipynb")
+    assert cli.main(["notebooks", "check", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert "a_dies.ipynb: cell 0 killed the kernel" in err and "b_ok.ipynb:" in out, (out, err)

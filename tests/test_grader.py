@@ -402,7 +402,11 @@ def test_static_check_finds_the_package_implementation(cells, uses):
     ("from bpcourse import activations", "imports bpcourse.activations, which the exercise does not"),
     ("from bpcourse.network import forward", "imports bpcourse.network.forward, which the exercise does not"),
     ("p = '../io/in_sigmoid.json'", "has the text '../'"),
-    ("!ls ..", "uses get_ipython"),
+    ("!ls ..", "runs a shell command (!)"),
+    ("%pip install torch", "runs the magic %pip"),
+    ("f = sigmoid.__globals__", "reads the attribute __globals__"),
+    ("c = ().__class__", "reads the attribute __class__"),
+    ("import numpy\nm = numpy._core", "reads the attribute _core"),
     ("c = selfcheck.get_check('sigmoid')", "reads selfcheck.get_check, which the exercise does not use"),
 ])
 def test_ways_around_the_checks_are_flagged_for_review(cell, flag):
@@ -417,7 +421,11 @@ def test_an_answer_in_numpy_with_timeit_is_not_flagged():
                                   "%timeit np.exp(np.zeros(3))", "def f(z):\n    return network.forward(z, z, z, z, z).z1",
                                   "hidden = np.tanh(np.ones(3))\nprint(f'{hidden.sum():.3f} out_ of', 'x'.replace('x', 'y'))",
                                   "import re, math, functools\nr = re.compile('a+')\nselfcheck.check(f)",
-                                  "rng = np.random.default_rng(0)\nassert all(v > 0 for v in [1, 2])"])
+                                  "rng = np.random.default_rng(0)\nassert all(v > 0 for v in [1, 2])",
+                                  "class V:\n    def __init__(self, w):\n        super().__init__()\n        self._w = w\n"
+                                  "    def __len__(self):\n        return len(self._w)\nprint(np.__version__)",
+                                  "%config InlineBackend.figure_format = 'retina'\n%whos",
+                                  "%load_ext autoreload"])
     assert static.review_flags(trees, own) == []
 
 
@@ -502,7 +510,7 @@ def test_a_folder_per_student_names_the_student_and_bent_names_are_graded(tmp_pa
                      "ex1_forward/lee (1).ipynb": "lee", "jo/ex2_loss (1).ipynb": "jo", "bea - Copy.ipynb": "bea"}
     folders = {s.path.relative_to(tmp_path).as_posix(): s.folder for s in subs}
     assert folders["amy/ex1_forward.ipynb"] == tmp_path / "amy"      # the student's own files come along
-    assert folders["ex3_backprop.ipynb"] is None and folders["sam.ipynb"] is None   # not the whole class
+    assert folders["sam.ipynb"] is None                      # a file named by its student: alone
     # the same ids however the path is typed
     monkeypatch.chdir(tmp_path / "ex1_forward")
     relative = grader.find_submissions(["../ex1_forward/kim.ipynb", "kim.ipynb", "../amy/ex1_forward.ipynb"], exercises)
@@ -515,8 +523,18 @@ def test_a_student_folder_is_copied_with_its_helper_module(tmp_path):
     (helen / "helper.py").write_text("import numpy as np\n\ndef mysig(z):\n    return 1.0 / (1.0 + np.exp(-z))\n")
     (helen / "ex1_forward.ipynb").write_text(make_notebook({"sigmoid": "from helper import mysig\n\n"
                                                                       "def sigmoid(z):\n    return mysig(z)"}))
-    (row,) = grader.grade([tmp_path / "class"], jobs=1, progress=False)
-    assert (row.student_id, row.score) == ("helen", 4.0), grader.lost_point_reasons(row)
+    for given in (tmp_path / "class", helen, helen / "ex1_forward.ipynb"):   # however it is named
+        (row,) = grader.grade([given], jobs=1, progress=False)
+        assert (row.student_id, row.score) == ("helen", 4.0), (given, grader.lost_point_reasons(row))
+
+
+def test_a_folder_too_big_to_copy_runs_the_notebook_alone(tmp_path, monkeypatch):
+    (tmp_path / "Downloads").mkdir()
+    (tmp_path / "Downloads" / "ex1_forward.ipynb").write_text(make_notebook(), encoding="utf-8")
+    (tmp_path / "Downloads" / "big.bin").write_bytes(b"0" * 5000)
+    monkeypatch.setattr(grader, "COPY_LIMIT", (4000, 100))
+    (row,) = grader.grade([tmp_path / "Downloads" / "ex1_forward.ipynb"], jobs=1, progress=False)
+    assert row.score == 4.0 and "holds more than" in grader.lost_point_reasons(row)
 
 
 def test_a_notebook_saved_as_ipynb_txt_is_graded_and_the_name_is_noted(tmp_path):
@@ -704,3 +722,13 @@ def test_results_beside_a_failed_harness_cell_are_not_trusted(tmp_path):
                                   worker=ForgingWorker())
     assert row.score == 0, grader.lost_point_reasons(row)
     assert all("the grader's call of" in f["reason"] and "failed" in f["reason"] for f in row.functions.values())
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink") or os.name == "nt", reason="symbolic links")
+def test_a_linked_submission_is_read_through_its_link(tmp_path):
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "real.ipynb").write_text(make_notebook(), encoding="utf-8")
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "amy.ipynb").symlink_to(tmp_path / "store" / "real.ipynb")
+    (row,) = grader.grade([tmp_path / "class"], jobs=1, progress=False)
+    assert (row.student_id, row.score) == ("amy", 4.0), grader.lost_point_reasons(row)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError
+from jupyter_client.kernelspec import NoSuchKernel
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +57,8 @@ def _what_failed(error):
     """'raised ZeroDivisionError: division by zero' or 'did not finish in time', without colours."""
     if isinstance(error, CellTimeoutError):
         return "did not finish within the time limit (--timeout)"
+    if isinstance(error, DeadKernelError):
+        return "killed the kernel (it exited, crashed or ran out of memory)"
     ename, evalue = getattr(error, "ename", None), getattr(error, "evalue", None)
     text = f"{ename}: {evalue}" if ename else str(error).strip().splitlines()[-1]
     return "raised " + re.sub(r"\x1b\[[0-9;]*m", "", text)
@@ -112,9 +115,11 @@ def run_notebook(path, timeout=120, kernel_name="python3", save=True):
         start = time.perf_counter()
         try:
             client.execute()
-        except (CellExecutionError, CellTimeoutError) as e:
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:
             raise NotebookRunError(f"{path}: cell {started[-1] if started else '?'} {_what_failed(e)}"
                                    + ("; the file is unchanged" if save else "")) from None
+        except (RuntimeError, NoSuchKernel) as e:      # the kernel did not start
+            raise NotebookRunError(f"{path}: the kernel did not start ({type(e).__name__}: {e})") from None
         total = time.perf_counter() - start
     cell_times = []
     for i, cell in enumerate(nb.cells):
@@ -131,7 +136,7 @@ def run_notebook(path, timeout=120, kernel_name="python3", save=True):
         for j, out in enumerate(cell.get("outputs", [])):
             view = out.get("data", {}).get(WIDGET_VIEW)
             if isinstance(view, dict) and "model_id" in view:
-                view["model_id"] = hashlib.md5(f"{path.name}:{i}:{j}".encode()).hexdigest()
+                view["model_id"] = hashlib.sha256(f"{path.name}:{i}:{j}".encode()).hexdigest()[:32]
     if save:
         nbformat.write(nb, path)
     return total, cell_times

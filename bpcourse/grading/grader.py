@@ -39,6 +39,7 @@ import tempfile
 import threading
 import time
 import warnings
+import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -116,22 +117,30 @@ def _notebooks_under(folder):
 
 
 def _looks_like_notebook(name):
-    """``*.ipynb`` (any case), and names a download or an editor bent: ``amy.ipynb.txt``,
-    ``amy.ipynb (1)``, ``amy.ipynb.json``. Hidden files (``.amy.ipynb.swp``) are not."""
-    return name.lower().endswith(".ipynb") or (".ipynb" in name.lower() and not name.startswith("."))
+    """``*.ipynb`` (any case), and the names a download or a mail client bends it into:
+    ``amy.ipynb.txt``, ``amy.ipynb.json``, ``amy.ipynb (1)``. Not hidden files (``.amy.ipynb``,
+    macOS's ``._amy.ipynb``), exports (``amy.ipynb.html``) or backups (``amy.ipynb~``)."""
+    lower = name.lower()
+    if name.startswith(".") or ".ipynb" not in lower:
+        return False
+    rest = lower[lower.rindex(".ipynb") + len(".ipynb"):]
+    return rest in ("", ".txt", ".json") or re.fullmatch(r" ?\(\d+\)", rest) is not None
 
 
-# what browsers and file managers add to a second copy: "amy (1).ipynb", "amy - Copy.ipynb"
-_COPY_SUFFIX = re.compile(r"^(.+?)(?: ?\(\d+\)| - Copy(?: \(\d+\))?| copy(?: \d+)?)$")
+# what browsers, file managers and JupyterLab add to a copy: "amy (1)", "amy - Copy", "amy (copy)",
+# "amy copy 2", "ex1_forward-Copy1"
+_COPY_SUFFIX = re.compile(r"^(.+?)(?: ?\(\d+\)| - Copy(?: \(\d+\))?| \((?:another |\d+\w* )?copy\)"
+                          r"| copy(?: \d+)?|-Copy\d+)$", re.IGNORECASE)
 
 
 def _stem(path):
-    """The name before ``.ipynb``, without a copy's suffix: ``amy`` for amy.ipynb, amy.ipynb.txt,
-    amy (1).ipynb and amy - Copy.ipynb."""
+    """The name before ``.ipynb``, without a copy's suffixes: ``amy`` for amy.ipynb, amy.ipynb.txt,
+    amy (1).ipynb, amy (1) (1).ipynb and amy - Copy.ipynb."""
     name = path.name
     stem = name[:name.lower().rindex(".ipynb")] if ".ipynb" in name.lower() else path.stem
-    copy = _COPY_SUFFIX.match(stem)
-    return copy.group(1) if copy else stem
+    while (copy := _COPY_SUFFIX.match(stem)) is not None:
+        stem = copy.group(1)
+    return stem
 
 
 def find_submissions(paths, exercises):
@@ -146,11 +155,10 @@ def find_submissions(paths, exercises):
       the folder's name; the folder is copied for the run (the notebook's own files);
     - otherwise the file's name, without .ipynb (``amy.ipynb``, ``ex1_forward/amy.ipynb``).
     """
-    files, given = [], set()
+    files = []
     for p in map(Path, paths):
         if p.is_dir():
             files.extend(_notebooks_under(p))
-            given.add(Path(os.path.abspath(p)))
         elif p.exists():
             files.append(p)
         else:
@@ -165,8 +173,8 @@ def find_submissions(paths, exercises):
             stamp = parent / "timestamp.txt"
             ts = stamp.read_text(encoding="utf-8", errors="replace").strip()[:100] if stamp.is_file() else ""
             subs.append(Submission(f, parent.parent.name, parent.name, ts, parent))
-        elif stem in exercises and parent.name:     # the class's own folder is not copied whole
-            subs.append(Submission(f, parent.name, folder=None if parent in given else parent))
+        elif stem in exercises and parent.name:
+            subs.append(Submission(f, parent.name, folder=parent))
         else:
             subs.append(Submission(f, stem))
     return subs
@@ -219,7 +227,7 @@ def _read_notebook(path):
     if size > MAX_NOTEBOOK_BYTES:
         return None, f"the file is {size / 1e6:.1f} MB, more than a notebook should be (limit {MAX_NOTEBOOK_BYTES / 1e6:.0f} MB)"
     try:
-        with transport.open_regular(path, "rb") as f:
+        with transport.open_regular(path, "rb", follow=True) as f:     # a linked submission is fine
             text = f.read(MAX_NOTEBOOK_BYTES + 1).decode("utf-8")
     except UnicodeDecodeError:
         return None, "not a notebook: the file is not UTF-8 text"
@@ -310,8 +318,9 @@ class _Worker:
     """
     GRACE = 20                         # seconds beyond the job's budget before the worker is killed
 
-    def __init__(self, log_path):
+    def __init__(self, log_path, stopping=None):
         self.log_path = log_path
+        self.stopping = stopping       # set on Ctrl-C: no new worker, no new job
         self.proc = None
 
     def _start(self):
@@ -326,10 +335,15 @@ class _Worker:
 
     def run(self, job, job_path):
         """Run one job; returns (status dict, None) or (None, reason)."""
+        if self.stopping is not None and self.stopping.is_set():
+            return None, "not graded: the grading was interrupted"
         with open(job_path, "w") as f:
             json.dump(job, f)
         if self.proc is None or self.proc.poll() is not None:
             self._start()
+            if self.stopping is not None and self.stopping.is_set():    # Ctrl-C while it started
+                self.close(kill=True)
+                return None, "not graded: the grading was interrupted"
         answered = False
         try:
             self.proc.stdin.write(f"{job_path}\n".encode())
@@ -488,7 +502,10 @@ def grade_submission(sub, exercises, opts, workdir, worker=None, alone=False):
     work = Path(workdir) / "work"
     io = Path(workdir) / "io"
     io.mkdir(parents=True)
-    if sub.folder is not None:
+    too_big = sub.folder is not None and _too_big_to_copy(sub.folder)
+    if too_big:
+        row.notes.append(f"its folder {sub.folder} {too_big}: only the notebook was copied for the run")
+    if sub.folder is not None and not too_big:
         shutil.copytree(sub.folder, work, ignore=_not_copied)
     else:
         work.mkdir()
@@ -533,7 +550,8 @@ def grade_submission(sub, exercises, opts, workdir, worker=None, alone=False):
         return _fail_all(row, f"the grader's own files changed while it ran ({', '.join(changed)})")
     if changed:
         return _fail_all(row, f"no credit: the notebook changed the grader's own files ({', '.join(changed)})")
-    if status.get("startup_error"):
+    if status.get("startup_error"):    # this machine's Jupyter, not the submission: a grader error
+        row.grader_error = True
         return _fail_all(row, f"the kernel did not start: {status['startup_error']}")
     row.graded = True
     if status.get("output_chars", 0) > opts.output_cap:
@@ -561,6 +579,26 @@ def grade_submission(sub, exercises, opts, workdir, worker=None, alone=False):
             entry["reason"] = f"all {len(cases)} checks passed"
     row.score = sum(e["points"] for e in row.functions.values())
     return row
+
+
+COPY_LIMIT = (100_000_000, 2_000)     # bytes and files of a submission's folder, at most
+
+
+def _too_big_to_copy(folder):
+    """'' when ``folder`` is small enough to copy for the run, else what is too much (a student's
+    folder holds a notebook and a helper or two, not a downloads folder, a dataset or a venv)."""
+    limit, size, count = COPY_LIMIT, 0, 0
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if d != ".ipynb_checkpoints"]
+        count += len(names) + len(dirs)
+        for n in names:
+            try:
+                size += os.lstat(os.path.join(root, n)).st_size
+            except OSError:
+                pass
+        if size > limit[0] or count > limit[1]:
+            return f"holds more than {limit[0] / 1e6:.0f} MB or {limit[1]:,} files"
+    return ""
 
 
 def _not_copied(folder, names):
@@ -625,7 +663,7 @@ def _judge_function(f, chk, cases, data, io, cell_status, harness_index, learner
         else:
             problem = f"{name} was not checked: the submission used up its time limit of {opts.timeout:g} s"
         return problem, []
-    except (ValueError, OSError, KeyError, RecursionError) as e:
+    except (ValueError, OSError, KeyError, RecursionError, zipfile.BadZipFile) as e:
         return f"the results of {name} could not be read ({type(e).__name__}: {str(e)[:200]})", []
 
     status = result.get("status")
@@ -721,16 +759,15 @@ def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIO
     from tqdm.auto import tqdm
     with tempfile.TemporaryDirectory(prefix="bpcourse-grade-", ignore_cleanup_errors=True) as tmp:
         local, workers = threading.local(), []
+        stopping = threading.Event()       # Ctrl-C: nothing new starts
 
         def worker():
             if os.name == "nt":        # no select() on pipes: one process per submission
                 return None
             if not hasattr(local, "worker"):
-                local.worker = _Worker(Path(tmp) / f"worker{threading.get_ident()}.log")
+                local.worker = _Worker(Path(tmp) / f"worker{threading.get_ident()}.log", stopping)
                 workers.append(local.worker)
             return local.worker
-
-        stopping = threading.Event()
 
         def task(i, s):
             if stopping.is_set():

@@ -149,7 +149,15 @@ RISKY_ATTRIBUTES = frozenset({
 })
 SHADOWED_BUILTINS = frozenset({"exec", "compile", "open", "eval", "globals", "vars", "getattr", "setattr",
                                "type", "isinstance", "callable", "__import__", "__builtins__"})
-BENIGN_MAGICS = frozenset({"time", "timeit", "matplotlib", "precision"})
+BENIGN_MAGICS = frozenset({"time", "timeit", "matplotlib", "precision", "config", "who", "whos", "pinfo",
+                           "pinfo2", "load_ext", "autoreload", "prun", "lprun", "xmode", "pdoc", "pdef"})
+# the dunders that open other code's insides; ``__init__``, ``__len__``, ``__version__`` do not
+RISKY_DUNDERS = frozenset({
+    "__code__", "__globals__", "__closure__", "__builtins__", "__dict__", "__class__", "__bases__", "__base__",
+    "__subclasses__", "__mro__", "__wrapped__", "__func__", "__self__", "__import__", "__loader__", "__spec__",
+    "__file__", "__defaults__", "__kwdefaults__", "__getattribute__", "__setattr__", "__reduce__",
+    "__reduce_ex__", "__traceback__", "__frame__", "f_globals", "f_locals", "f_back", "gi_frame", "tb_frame",
+})
 RISKY_STRINGS = ("../", "/io", "solutions", "_bpcourse", "harness", "spec_", "status.json", "kernel.pid",
                  ".npz", "ipynb", "bpcourse")
 
@@ -203,14 +211,21 @@ def _string_value(node):
     return None
 
 
-def _benign_magic(node, parents):
-    """``get_ipython().run_line_magic('timeit', ...)``: what IPython makes of ``%timeit``."""
+def _magic(node, parents):
+    """For ``get_ipython`` in ``get_ipython().run_line_magic('timeit', ...)`` (what IPython makes
+    of ``%timeit``): ('%timeit', benign?); for ``!ls`` ('!', False); else (None, False)."""
     call = parents.get(node)
     attr = parents.get(call)
     outer = parents.get(attr)
-    return (isinstance(attr, ast.Attribute) and attr.attr in ("run_line_magic", "run_cell_magic")
-            and isinstance(outer, ast.Call) and outer.args and isinstance(outer.args[0], ast.Constant)
-            and outer.args[0].value in BENIGN_MAGICS)
+    if not isinstance(attr, ast.Attribute):
+        return None, False
+    if attr.attr in ("system", "getoutput"):
+        return "!", False
+    if (attr.attr in ("run_line_magic", "run_cell_magic") and isinstance(outer, ast.Call) and outer.args
+            and isinstance(outer.args[0], ast.Constant) and isinstance(outer.args[0].value, str)):
+        name = outer.args[0].value
+        return f"%{name}", name in BENIGN_MAGICS
+    return None, False
 
 
 def review_flags(trees, allowed_trees=()):
@@ -226,6 +241,8 @@ def review_flags(trees, allowed_trees=()):
     package = {n: d for n, d in _aliases(trees, ()).items() if resolve(d) is not None
                and type(resolve(d)).__name__ == "module"}       # names bound to bpcourse modules
     parents = {child: node for tree in trees for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    imported = {(a.asname or a.name).split(".")[0] for tree in trees for node in ast.walk(tree)
+                if isinstance(node, (ast.Import, ast.ImportFrom)) for a in node.names}
     flags = set()
     for tree in trees:
         for node in ast.walk(tree):
@@ -253,15 +270,22 @@ def review_flags(trees, allowed_trees=()):
                 base = package.get(node.value.id) if isinstance(node.value, ast.Name) else None
                 if base and not _fine_package_name(base, node.attr):
                     flags.add(f"reads {node.value.id}.{node.attr}, which the exercise does not use")
-                elif node.attr.startswith("_") and node.attr not in ("__name__", "__doc__"):
+                elif node.attr in RISKY_DUNDERS:
+                    flags.add(f"reads the attribute {node.attr}")
+                elif (node.attr.startswith("_") and not node.attr.startswith("__") and isinstance(node.value, ast.Name)
+                      and node.value.id in imported):            # a module's private parts (np._core), not self._w
                     flags.add(f"reads the attribute {node.attr}")
                 elif node.attr in RISKY_ATTRIBUTES and not base:
                     flags.add(f"reads the attribute {node.attr}")
             elif isinstance(node, ast.Name):
-                if node.id in RISKY_BUILTINS and isinstance(node.ctx, ast.Load) and not (
-                        node.id == "get_ipython" and _benign_magic(node, parents)) and node.id not in package:
+                magic, benign = _magic(node, parents) if node.id == "get_ipython" else (None, False)
+                if magic == "!":
+                    flags.add("runs a shell command (!)")
+                elif magic and not benign:
+                    flags.add(f"runs the magic {magic}")
+                elif node.id in RISKY_BUILTINS and isinstance(node.ctx, ast.Load) and not magic and node.id not in package:
                     flags.add(f"uses {node.id}")
-                elif node.id.startswith("__") and node.id not in ("__name__", "__doc__"):
+                elif node.id in RISKY_DUNDERS:
                     flags.add(f"uses the name {node.id}")
                 elif node.id in ("_ih", "_oh", "_dh", "In", "Out"):
                     flags.add(f"uses IPython's history {node.id}")

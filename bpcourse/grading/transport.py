@@ -72,7 +72,7 @@ def decode(tree, arrays, depth=0):
     Anything ``encode`` cannot have written (a forged or damaged file) becomes an ``Opaque``."""
     if tree is None:
         return None
-    if not isinstance(tree, dict) or len(tree) != 1 or depth > MAX_DEPTH:
+    if not isinstance(tree, dict) or len(tree) != 1 or depth > MAX_DEPTH + 1:   # encode's own limit, + its note
         return Opaque("a value in an unknown format")
     (tag, v), = tree.items()
     try:
@@ -107,10 +107,12 @@ def save(path_stem, tree, arrays):
     os.replace(f"{path_stem}.json.tmp", f"{path_stem}.json")
 
 
-def open_regular(path, mode="r"):
+def open_regular(path, mode="r", follow=False):
     """``open(path, mode)`` for reading, refusing anything but a regular file: a named pipe
-    (which would block the reader forever), a device or a link put where a result belongs."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    (which would block the reader forever), a device, or (unless ``follow``) a link put where
+    a result belongs."""
+    flags = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+             | (0 if follow else getattr(os, "O_NOFOLLOW", 0)))
     fd = os.open(path, flags)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):

@@ -177,6 +177,14 @@ def _provisioner_class():
     return _PROVISIONER[0]
 
 
+def _write_new(path, text):
+    """Write ``text`` to a new file at ``path``: whatever a notebook put there (a named pipe that
+    would block the write, a link to elsewhere) is removed first, not written through."""
+    _remove([path])
+    with open(path, "x") as f:
+        f.write(text)
+
+
 def _remove(paths):
     """Delete the files ``paths`` (a notebook may have put them there before the harness ran)."""
     for path in paths:
@@ -215,8 +223,7 @@ def run_job(job, zygote=None):
     finally:
         hidden.show()                  # as the grader left them: it checks that they are unchanged
     result["memory_limited"] = memory_limited
-    with open(job["status_path"] + ".tmp", "w") as f:
-        json.dump(result, f)
+    _write_new(job["status_path"] + ".tmp", json.dumps(result))
     os.replace(job["status_path"] + ".tmp", job["status_path"])
     return result
 
@@ -244,8 +251,7 @@ def _run_cells(job, zygote, hidden):
                 pid = getattr(getattr(client.km, "provisioner", None), "process", None)
                 _kernel_pid = pid.pid if pid is not None else None
                 if pid is not None and job.get("pid_path"):
-                    with open(job["pid_path"], "w") as f:
-                        f.write(str(pid.pid))
+                    _write_new(job["pid_path"], str(pid.pid))
                 for i, cell in enumerate(nb.cells):
                     if i in fatal or i in done:
                         continue
