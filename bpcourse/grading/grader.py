@@ -54,6 +54,7 @@ from . import kernel_side, static, transport, zygote
 NBGRADER_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
                     "email", "raw_score", "late_submission_penalty", "score", "max_score"]
 MAX_NOTEBOOK_BYTES = 20_000_000
+INTERRUPTED = "not graded: the grading was interrupted"
 
 
 @dataclass
@@ -336,14 +337,14 @@ class _Worker:
     def run(self, job, job_path):
         """Run one job; returns (status dict, None) or (None, reason)."""
         if self.stopping is not None and self.stopping.is_set():
-            return None, "not graded: the grading was interrupted"
+            return None, INTERRUPTED
         with open(job_path, "w") as f:
             json.dump(job, f)
         if self.proc is None or self.proc.poll() is not None:
             self._start()
             if self.stopping is not None and self.stopping.is_set():    # Ctrl-C while it started
                 self.close(kill=True)
-                return None, "not graded: the grading was interrupted"
+                return None, INTERRUPTED
         answered = False
         try:
             self.proc.stdin.write(f"{job_path}\n".encode())

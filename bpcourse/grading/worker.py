@@ -59,25 +59,14 @@ class HiddenFiles:
         self.hide()
 
     def hide(self):
-        for path in self.content:
-            try:
-                os.unlink(path)
-            except OSError:            # gone already (or its folder deleted)
-                pass
+        _remove(self.content)
 
     def show(self, paths=None):
         """Put ``paths`` (default: all) back as they were. A file that cannot be written (its
-        folder deleted, a notebook's file in the way) stays missing: the harness then says so."""
+        folder deleted, a notebook's folder in the way) stays missing: the harness then says so."""
         for path in self.content if paths is None else paths:
             try:
-                os.unlink(path)        # whatever a notebook put there instead
-            except FileNotFoundError:
-                pass
-            except OSError:
-                continue
-            try:
-                with open(path, "xb") as f:
-                    f.write(self.content[path])
+                _write_new(path, self.content[path])
             except OSError:
                 pass
 
@@ -177,12 +166,12 @@ def _provisioner_class():
     return _PROVISIONER[0]
 
 
-def _write_new(path, text):
-    """Write ``text`` to a new file at ``path``: whatever a notebook put there (a named pipe that
-    would block the write, a link to elsewhere) is removed first, not written through."""
+def _write_new(path, data):
+    """Write ``data`` (str or bytes) to a new file at ``path``: whatever a notebook put there (a
+    named pipe that would block the write, a link to elsewhere) is removed first, not written through."""
     _remove([path])
-    with open(path, "x") as f:
-        f.write(text)
+    with open(path, "xb" if isinstance(data, bytes) else "x") as f:
+        f.write(data)
 
 
 def _remove(paths):
