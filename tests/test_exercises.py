@@ -127,3 +127,22 @@ def test_our_metadata_never_goes_under_nbgrader():
         for cell in nbformat.read(path, as_version=4).cells:
             nbg = cell.metadata.get("nbgrader", {})
             assert set(nbg) <= {"schema_version", "grade_id", "points", "solution", "grade", "locked", "task"}
+
+
+def test_course_root_is_the_checkout_or_else_the_current_folder(tmp_path, monkeypatch):
+    """An editable install finds solutions/ beside the package; a plain ``pip install .``
+    (the package alone, in site-packages) uses the folder the command runs in."""
+    import importlib.util
+
+    from bpcourse.authoring import course_root
+    assert course_root() == ROOT
+    installed = tmp_path / "site-packages" / "bpcourse" / "authoring"
+    installed.mkdir(parents=True)
+    shutil.copy(ROOT / "bpcourse" / "authoring" / "__init__.py", installed / "__init__.py")
+    spec = importlib.util.spec_from_file_location("installed_authoring", installed / "__init__.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    course = tmp_path / "course"
+    course.mkdir()
+    monkeypatch.chdir(course)
+    assert module.course_root() == course

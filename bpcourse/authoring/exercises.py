@@ -13,7 +13,9 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[2]
+from . import course_root
+
+ROOT = course_root()
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
 

@@ -20,7 +20,9 @@ from jupyter_client.kernelspec import NoSuchKernel
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from traitlets.config import Config
 
-ROOT = Path(__file__).resolve().parents[2]
+from . import course_root
+
+ROOT = course_root()
 DEFAULT_FOLDERS = ("notebooks", "solutions")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 

@@ -88,7 +88,8 @@ def load_exercises(solutions=authoring.SOLUTIONS):
         own = static.analyse([c.source for c in nb.cells if c.cell_type == "code"])[0]
         found[path.stem] = Exercise(path.stem, path, authoring.graded_functions(nb, str(path)), own)
     if not found:
-        raise FileNotFoundError(f"no solution notebooks (ex*.ipynb) in {solutions}: the grader needs them")
+        raise FileNotFoundError(f"no solution notebooks (ex*.ipynb) in {solutions}: the grader needs them "
+                                "(run it in the course's folder, or give --solutions FOLDER)")
     return found
 
 
