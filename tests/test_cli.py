@@ -122,7 +122,7 @@ def test_exercises_build_refuses_to_write_over_the_solutions(tmp_path, capsys):
     assert "is the solutions folder" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in sols.glob("*.ipynb")} == before
     assert cli.main(["exercises", "check", "--solutions", str(tmp_path / "none")]) == 2
-    assert "no exercise notebooks" in capsys.readouterr().err
+    assert "no solution notebooks" in capsys.readouterr().err
 
 
 def test_grade_refuses_a_folder_without_notebooks_and_keeps_the_old_grades(tmp_path, capsys):

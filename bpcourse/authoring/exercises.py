@@ -160,7 +160,8 @@ def make_exercise(nb, name):
 def _solution_paths(solutions):
     paths = sorted(Path(solutions).glob("ex*.ipynb"))
     if not paths:
-        raise ExerciseError(f"no exercise notebooks (ex*.ipynb) in {solutions}")
+        raise ExerciseError(f"no solution notebooks (ex*.ipynb) in {solutions} (run the command in the "
+                            "course's folder, or give --solutions FOLDER)")
     return paths
 
 
