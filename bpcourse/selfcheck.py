@@ -21,8 +21,11 @@ grader (``bpcourse.grading``) uses the same ``judge`` in its own process.
 import copy
 import importlib
 import math
+import os
 import re
 import sys
+import sysconfig
+import traceback
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable
@@ -182,12 +185,12 @@ def _is_number(x):
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
 
 
-def compare(expected, obtained, rtol=1e-6, atol=1e-9, what="the result"):
+def compare(expected, obtained, rtol=1e-6, atol=1e-9, what="the result", names=()):
     """None when ``obtained`` matches ``expected``, else the first difference in plain words.
 
     Arrays must match in shape, kind of dtype (float64 answers must be float64) and
-    values (np.allclose with rtol, atol); tuples and lists item by item; dicts key by key;
-    numbers within the tolerance.
+    values (np.allclose with rtol, atol); tuples and lists item by item (named by ``names``,
+    or by a namedtuple's fields); dicts key by key; numbers within the tolerance.
     """
     if isinstance(expected, dict):
         if not isinstance(obtained, dict):
@@ -208,9 +211,9 @@ def compare(expected, obtained, rtol=1e-6, atol=1e-9, what="the result"):
             return f"{what} should be {len(expected)} values in a {type(expected).__name__}; got {_type_name(obtained)}"
         if len(obtained) != len(expected):
             return f"{what} should have {len(expected)} items; got {len(obtained)}"
-        names = getattr(expected, "_fields", None)
+        names = getattr(expected, "_fields", None) or names
         for i, (e, o) in enumerate(zip(expected, obtained)):
-            label = names[i] if names else f"item {i}"
+            label = names[i] if i < len(names) else f"item {i}"
             r = compare(e, o, rtol, atol, f"{label} of {what}" if what != "the result" else label)
             if r:
                 return r
@@ -260,8 +263,10 @@ def _compare_arrays(expected, obtained, rtol, atol, what):
         diff = np.abs(obtained - expected)
         idx = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
         where = f" at index {[int(i) for i in idx]}" if idx else ""
-        return (f"{what} has the wrong values:\n  expected {_fmt(expected, 11)}\n  obtained {_fmt(obtained, 11)}\n"
-                f"  largest difference {float(diff[idx]):.3g}{where}")
+        shown = f"  expected {_fmt(expected, 11)}\n  obtained {_fmt(obtained, 11)}\n"
+        if _fmt(expected) == _fmt(obtained):    # equal to 4 digits: the difference itself tells more
+            shown += f"  obtained - expected {_fmt(obtained - expected, 22)}\n"
+        return f"{what} has the wrong values:\n{shown}  largest difference {float(diff[idx]):.3g}{where}"
     return None
 
 
@@ -300,6 +305,8 @@ ERROR_HINTS = [
     (r"matmul|shapes? .* not aligned|could not be broadcast|operands could not",
      "Check the shapes: weights are stored (out, in) and a batch has one example per row, "
      "so a layer computes x @ W.T + b."),
+    (r"only (length-1|0-dimensional|size-1) arrays can be converted",
+     "A function of the math module (math.exp, ...) takes one number; numpy's (np.exp, ...) take whole arrays."),
 ]
 
 
@@ -322,22 +329,20 @@ def judge(check, before, after, expected, obtained=None, error=None):
             if re.search(pattern, str(evalue)):
                 reason += "\n  " + hint
         return Verdict(False, reason)
-    reason = compare(expected, obtained, check.rtol, check.atol)
+    reason = compare(expected, obtained, check.rtol, check.atol, names=check.output_names)
     changed = changed_inputs(before, after, [a for a in check.args if a not in check.callables])
     if not reason and not changed:
         return Verdict(True)
     mistake = ""
     if reason:
-        for m in check.mistakes:
-            try:
-                with _quiet():
-                    wrong = m.fn(*check.bind(copy.deepcopy(before)))
-            except Exception:
-                continue
+        for m, wrong in _known_wrong_answers(check, before):
             if compare(wrong, obtained, check.rtol, check.atol) is None:
                 mistake = m.name
                 reason += f"\n  This is a known mistake: {m.name}. {m.explanation}"
                 break
+        if not mistake:
+            mistake, text = _mistake_in_one_item(check, before, expected, obtained)
+            reason += text
     if changed:
         names = ", ".join(f"`{n}`" for n in changed)
         text = (f"{check.name} changed its input {names} in place (known mistake: in-place change of "
@@ -346,6 +351,31 @@ def judge(check, before, after, expected, obtained=None, error=None):
         reason = f"{reason}\n  {text}" if reason else text
         mistake = mistake or "in-place change of the input"
     return Verdict(False, reason, mistake)
+
+
+def _known_wrong_answers(check, before):
+    """(Mistake, the wrong answer it computes from these inputs) for each of the check's known mistakes."""
+    for m in check.mistakes:
+        try:
+            with _quiet():
+                yield m, m.fn(*check.bind(copy.deepcopy(before)))
+        except Exception:
+            continue
+
+
+def _mistake_in_one_item(check, before, expected, obtained):
+    """For a tuple answer: (name, text) of a known mistake that one wrong item matches, else ("", "")."""
+    if not (check.output_names and isinstance(obtained, (tuple, list)) and len(obtained) == len(expected)):
+        return "", ""
+    wrong_items = [i for i, (e, o) in enumerate(zip(expected, obtained))
+                   if compare(e, o, check.rtol, check.atol) is not None]
+    for m, wrong in _known_wrong_answers(check, before):
+        if not (isinstance(wrong, (tuple, list)) and len(wrong) == len(obtained)):
+            continue
+        for i in wrong_items:
+            if compare(wrong[i], obtained[i], check.rtol, check.atol) is None:
+                return m.name, f"\n  {check.output_names[i]} has a known mistake: {m.name}. {m.explanation}"
+    return "", ""
 
 
 def resolve(dotted):
@@ -402,12 +432,32 @@ def run_case(check, fn, case):
         try:
             obtained = fn(*check.bind(data))
         except Exception as e:
-            return judge(check, before, data, expected, error=(type(e).__name__, str(e))), seen
+            verdict = judge(check, before, data, expected, error=(type(e).__name__, str(e)))
+            line = _learner_line(e)
+            if line and not verdict.reason.endswith("with your code"):
+                verdict.reason += f"\n  The error came from this line of yours: {line}"
+            return verdict, seen
     if watch.called:
         return Verdict(False, f"{check.name} calls the package's own {', '.join(watch.called)}. Write the "
                               "computation yourself: an answer that hands back the package's implementation "
                               "earns no credit at grading.", "package implementation"), seen
     return judge(check, before, data, expected, obtained), seen
+
+
+def _learner_line(error):
+    """The last line of the learner's own code in the error's traceback (outside numpy, the standard
+    library and this package), e.g. 'z2 = h @ W2 + b2'; "" if none can be read."""
+    line = ""
+    for frame in traceback.extract_tb(error.__traceback__):
+        path = os.path.abspath(frame.filename)
+        if frame.filename.startswith("<") or "site-packages" in path or path.startswith(_NOT_LEARNERS):
+            continue
+        line = (frame.line or "").strip()
+    return line
+
+
+_NOT_LEARNERS = (os.path.dirname(os.path.abspath(__file__)), os.path.dirname(os.path.abspath(np.__file__)),
+                 os.path.abspath(sysconfig.get_paths()["stdlib"]))
 
 
 def check(name, fn):
@@ -464,8 +514,11 @@ def _normal(rng, *shape, scale=1.0):
 
 # ---------------------------------------------------------- ex1: forward pass
 
-def _z_inputs(rng, shape=(4, 3), scale=3.0):
-    return {"z": _normal(rng, *shape, scale=scale)}
+def _z_inputs(rng, shape=(4, 3), scale=3.0, extreme=False):
+    z = _normal(rng, *shape, scale=scale)
+    if extreme:                       # where e^(-z) overflows a naive formula (lesson 1, section 3)
+        z.flat[:2] = (-1000.0, 1000.0)
+    return {"z": z}
 
 
 def _network_inputs(rng, N=4, n=3, m=5, k=2):
@@ -488,6 +541,16 @@ def _forward_bias_columns(x, W1, b1, W2, b2):
     return z1, h, z2, activations.sigmoid(z2)
 
 
+def _forward_no_bias(x, W1, b1, W2, b2):
+    return network.forward(x, W1, np.zeros_like(b1), W2, np.zeros_like(b2))
+
+
+def _forward_sigmoid_twice(x, W1, b1, W2, b2):
+    fp = network.forward(x, W1, b1, W2, b2)
+    z2 = activations.sigmoid(fp.h) @ W2.T + b2
+    return fp.z1, fp.h, z2, activations.sigmoid(z2)
+
+
 def _forward_no_output_sigmoid(x, W1, b1, W2, b2):
     fp = network.forward(x, W1, b1, W2, b2)
     return fp.z1, fp.h, fp.z2, fp.z2
@@ -497,10 +560,12 @@ register(Check(
     name="sigmoid", exercise="ex1_forward", args=("z",),
     make_inputs=_z_inputs, reference=activations.sigmoid,
     visible=[{"seed": 0, "shape": [5]}, {"seed": 1, "shape": [3, 4]},
-             {"seed": 2, "shape": [6], "scale": 20.0, "note": "large |z|"}],
+             {"seed": 2, "shape": [6], "scale": 20.0, "note": "large |z|"},
+             {"seed": 3, "shape": [4], "extreme": True, "note": "z = -1000 and 1000 among them"}],
     mistakes=[Mistake("sign error", "The exponent is -z: sigma(z) = 1 / (1 + e^(-z)).",
-                      lambda z: 1 / (1 + np.exp(z))),
-              Mistake("missing 1 +", "The denominator is 1 + e^(-z), not e^(-z).", lambda z: np.exp(z))],
+                      lambda z: activations.sigmoid(-z)),
+              Mistake("missing 1 +", "The denominator is 1 + e^(-z), not e^(-z).",
+                      lambda z: np.exp(np.minimum(z, 709.0)))],
     forbidden=("bpcourse.activations.sigmoid", "bpcourse.layers.sigmoid_forward", "bpcourse.autodiff.Value.sigmoid"),
 ))
 
@@ -529,7 +594,11 @@ register(Check(
                       "as x @ W1.T + b1 (numpy repeats it for every row), not as a column b1[:, None].",
                       _forward_bias_columns),
               Mistake("missing output sigmoid", "y_hat = sigma(z2): apply the sigmoid to the output layer too.",
-                      _forward_no_output_sigmoid)],
+                      _forward_no_output_sigmoid),
+              Mistake("missing bias", "z1 = x @ W1.T + b1 and z2 = h @ W2.T + b2: each layer adds its bias.",
+                      _forward_no_bias),
+              Mistake("sigmoid applied twice", "h is already sigma(z1): the output layer takes h itself, "
+                      "z2 = h @ W2.T + b2, not sigma(h).", _forward_sigmoid_twice)],
     forbidden=("bpcourse.network.forward", "bpcourse.layers.dense_forward", "bpcourse.model.Sequential.forward"),
 ))
 
@@ -640,7 +709,10 @@ register(Check(
                       "(the sum over l of delta2_l W2_lj), not delta2 @ W2.T.",
                       lambda delta2, W2, h: (delta2 @ W2.T) * h * (1 - h)),
               Mistake("sign error", "delta1 = (delta2 @ W2) * h * (1 - h), with no minus sign.",
-                      lambda delta2, W2, h: -_hidden_delta(delta2, W2, h))],
+                      lambda delta2, W2, h: -_hidden_delta(delta2, W2, h)),
+              Mistake("sigma' of h", "h is already sigma(z1), so sigma'(z1) = h (1 - h); sigmoid_prime(h) "
+                      "would apply the sigmoid a second time.",
+                      lambda delta2, W2, h: (delta2 @ W2) * activations.sigmoid_prime(h))],
     forbidden=("bpcourse.network.backward", "bpcourse.network.gradients", "bpcourse.layers.sigmoid_backward",
                "bpcourse.layers.dense_backward"),
 ))

@@ -1,4 +1,5 @@
 """The learners' self-checks: verdicts, named mistakes, and the comparison the grader shares."""
+import math
 import warnings
 
 import numpy as np
@@ -63,7 +64,14 @@ def test_inputs_are_seeded_and_float64():
 
 
 def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
+    return 1.0 / (1.0 + np.exp(np.minimum(-z, 709.0)))
+
+
+def _forward(x, W1, b1, W2, b2, twice=False):
+    z1 = x @ W1.T + b1
+    h = _sigmoid(z1)
+    z2 = (_sigmoid(h) if twice else h) @ W2.T + b2
+    return z1, h, z2, _sigmoid(z2)
 
 
 def test_correct_answer_prints_a_verdict_and_nothing_on_stderr(capsys):
@@ -72,8 +80,16 @@ def test_correct_answer_prints_a_verdict_and_nothing_on_stderr(capsys):
         selfcheck.check("sigmoid", _sigmoid)
     out, err = capsys.readouterr()
     assert err == ""
-    assert "sigmoid: all 3 visible checks passed." in out
+    assert "sigmoid: all 4 visible checks passed." in out and "Note:" not in out
     assert "Hidden checks with other inputs run when your notebook is graded." in out
+
+
+def test_sigmoid_at_z_1000_a_naive_answer_is_told_of_its_warning_a_nan_one_fails(capsys):
+    selfcheck.check("sigmoid", lambda z: 1.0 / (1.0 + np.exp(-z)))
+    assert "overflow" in capsys.readouterr().out
+    with pytest.raises(selfcheck.SelfCheckFailed, match="check 4 of 4"):
+        selfcheck.check("sigmoid", lambda z: np.exp(z) / (1.0 + np.exp(z)))
+    assert "not a finite number" in capsys.readouterr().out
 
 
 def test_a_warning_of_a_right_answer_is_mentioned_on_stdout_only(capsys):
@@ -94,6 +110,9 @@ def test_a_warning_of_a_right_answer_is_mentioned_on_stdout_only(capsys):
     ("mse_loss", lambda y_hat, y: 0.5 * float(np.sum((y_hat - y) ** 2)), "sum instead of mean over the batch"),
     ("output_delta", lambda y_hat, y: y_hat - y, "missing sigma'"),
     ("hidden_delta", lambda delta2, W2, h: delta2 @ W2, "missing sigma'"),
+    ("hidden_delta", lambda delta2, W2, h: (delta2 @ W2) * _sigmoid(h) * (1 - _sigmoid(h)), "sigma' of h"),
+    ("forward", lambda x, W1, b1, W2, b2: _forward(x, W1, 0 * b1, W2, 0 * b2), "missing bias"),
+    ("forward", lambda x, W1, b1, W2, b2: _forward(x, W1, b1, W2, b2, twice=True), "sigmoid applied twice"),
     ("batchnorm_forward", selfcheck._bn_forward_axis1, "wrong axis in batch-norm statistics"),
     ("gd_step", lambda params, grads, lr: {k: params[k] + lr * grads[k] for k in params}, "sign error"),
 ])
@@ -103,6 +122,45 @@ def test_failure_names_the_mistake_and_shows_expected_and_obtained(capsys, name,
     out = capsys.readouterr().out
     assert f"This is a known mistake: {mistake}." in out
     assert "FAILED" in out and "Hidden checks" in out
+
+
+def test_a_tuple_answer_names_its_items_and_a_mistake_in_one_of_them(capsys):
+    def dW2_only_transposed(x, h, delta1, delta2):
+        N = len(x)
+        return h.T @ delta2 / N, delta2.sum(axis=0) / N, delta1.T @ x / N, delta1.sum(axis=0) / N
+
+    with pytest.raises(selfcheck.SelfCheckFailed, match="transposed weights"):
+        selfcheck.check("weight_gradients", dW2_only_transposed)
+    out = capsys.readouterr().out
+    assert "dW2 has shape" in out and "item 0" not in out
+    assert "dW2 has a known mistake: transposed weights." in out
+
+
+def test_an_error_in_the_answer_quotes_the_learners_line_and_hints(capsys):
+    def forward(x, W1, b1, W2, b2):
+        z1 = x @ W1.T + b1
+        h = 1 / (1 + np.exp(-z1))
+        z2 = h @ W2 + b2
+        return z1, h, z2, z2
+
+    def math_sigmoid(z):
+        return 1 / (1 + math.exp(-z))
+
+    with pytest.raises(selfcheck.SelfCheckFailed):
+        selfcheck.check("forward", forward)
+    out = capsys.readouterr().out
+    assert "The error came from this line of yours: z2 = h @ W2 + b2" in out
+    with pytest.raises(selfcheck.SelfCheckFailed):
+        selfcheck.check("sigmoid", math_sigmoid)
+    out = capsys.readouterr().out
+    assert "return 1 / (1 + math.exp(-z))" in out and "np.exp" in out
+
+
+def test_values_that_print_alike_show_their_difference():
+    expected = np.array([0.2298, -0.6631])
+    reason = selfcheck.compare(expected, expected + 5e-6)
+    assert "obtained - expected" in reason and "5e-06" in reason
+    assert "obtained - expected" not in selfcheck.compare(expected, expected + 0.5)
 
 
 def test_batchnorm_backward_is_called_positionally_whatever_its_first_parameter_is_named(capsys):
