@@ -330,6 +330,8 @@ def judge(check, before, after, expected, obtained=None, error=None):
                 reason += "\n  " + hint
         return Verdict(False, reason)
     reason = compare(expected, obtained, check.rtol, check.atol, names=check.output_names)
+    if reason and "not a finite number" in reason:
+        reason += _inputs_where_not_finite(check, before, obtained)
     changed = changed_inputs(before, after, [a for a in check.args if a not in check.callables])
     if not reason and not changed:
         return Verdict(True)
@@ -351,6 +353,21 @@ def judge(check, before, after, expected, obtained=None, error=None):
         reason = f"{reason}\n  {text}" if reason else text
         mistake = mistake or "in-place change of the input"
     return Verdict(False, reason, mistake)
+
+
+def _inputs_where_not_finite(check, before, obtained):
+    """For an array answer with a nan/inf: the same-shaped inputs' values at its first one, e.g.
+    "(there the input `z` is 1000)": usually an exponential that overflowed."""
+    if not isinstance(obtained, np.ndarray) or obtained.dtype.kind != "f":
+        return ""
+    bad = np.argwhere(~np.isfinite(obtained))
+    if not len(bad):
+        return ""
+    idx = tuple(int(i) for i in bad[0])
+    inputs = [f"`{name}` is {float(before[name][idx]):g}" for name in check.args
+              if isinstance(before.get(name), np.ndarray) and before[name].dtype.kind in "fiu"
+              and before[name].shape == obtained.shape]
+    return f"\n  There the input {', '.join(inputs)}: does something overflow there?" if inputs else ""
 
 
 def _known_wrong_answers(check, before):

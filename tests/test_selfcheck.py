@@ -89,7 +89,9 @@ def test_sigmoid_at_z_1000_a_naive_answer_is_told_of_its_warning_a_nan_one_fails
     assert "overflow" in capsys.readouterr().out
     with pytest.raises(selfcheck.SelfCheckFailed, match="check 4 of 4"):
         selfcheck.check("sigmoid", lambda z: np.exp(z) / (1.0 + np.exp(z)))
-    assert "not a finite number" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "not a finite number" in out
+    assert "There the input `z` is 1000: does something overflow there?" in out
 
 
 def test_a_warning_of_a_right_answer_is_mentioned_on_stdout_only(capsys):
