@@ -66,6 +66,7 @@ class Check:
     - forbidden: dotted names of package functions the answer may not call
     - callables: inputs that are functions, as the source of a lambda over the other inputs
     - output_names: names of the items when the function returns a tuple
+    - uses: the other graded functions the exercise tells the learner to call from this one
     """
     name: str
     exercise: str
@@ -77,6 +78,7 @@ class Check:
     forbidden: tuple = ()
     callables: dict = field(default_factory=dict)
     output_names: tuple = ()
+    uses: tuple = ()
     rtol: float = 1e-6
     atol: float = 1e-9
 
@@ -173,6 +175,11 @@ def _fmt(a, indent=0):
     return repr(a)
 
 
+def _count(n, word):
+    """'1 item', '3 items'."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _type_name(x):
     if isinstance(getattr(x, "what", None), str):       # a value the grader could not transport
         return x.what
@@ -208,9 +215,9 @@ def compare(expected, obtained, rtol=1e-6, atol=1e-9, what="the result", names=(
         return None
     if isinstance(expected, (tuple, list)):
         if not isinstance(obtained, (tuple, list)):
-            return f"{what} should be {len(expected)} values in a {type(expected).__name__}; got {_type_name(obtained)}"
+            return f"{what} should be a {type(expected).__name__} of {_count(len(expected), 'value')}; got {_type_name(obtained)}"
         if len(obtained) != len(expected):
-            return f"{what} should have {len(expected)} items; got {len(obtained)}"
+            return f"{what} should have {_count(len(expected), 'item')}; got {len(obtained)}"
         names = getattr(expected, "_fields", None) or names
         for i, (e, o) in enumerate(zip(expected, obtained)):
             label = names[i] if i < len(names) else f"item {i}"
@@ -226,6 +233,9 @@ def compare(expected, obtained, rtol=1e-6, atol=1e-9, what="the result", names=(
         if not _is_number(obtained):
             return f"{what} should be a single number; got {_type_name(obtained)}"
         if isinstance(expected, (int, np.integer)):
+            if not isinstance(obtained, (int, np.integer)):
+                return (f"{what} should be a whole number, an int; got {_type_name(obtained)}, {obtained!r} "
+                        "(np.ceil, np.floor and / give floats; math.ceil, math.floor and // give ints)")
             return None if obtained == expected else f"{what} should be {expected}; got {obtained}"
         if not math.isfinite(float(obtained)):
             return f"{what} is {float(obtained)} (not a finite number)"
@@ -265,7 +275,9 @@ def _compare_arrays(expected, obtained, rtol, atol, what):
         where = f" at index {[int(i) for i in idx]}" if idx else ""
         shown = f"  expected {_fmt(expected, 11)}\n  obtained {_fmt(obtained, 11)}\n"
         if _fmt(expected) == _fmt(obtained):    # equal to 4 digits: the difference itself tells more
-            shown += f"  obtained - expected {_fmt(obtained - expected, 22)}\n"
+            diff_text = np.array2string(obtained - expected, formatter={"float_kind": lambda v: f"{v:.2e}"},
+                                        threshold=12, edgeitems=2, max_line_width=66).replace("\n", "\n" + " " * 22)
+            shown += f"  obtained - expected {diff_text}\n"
         return f"{what} has the wrong values:\n{shown}  largest difference {float(diff[idx]):.3g}{where}"
     return None
 
@@ -301,12 +313,23 @@ class Verdict:
     mistake: str = ""
 
 
+# (pattern of the error message, which checks it concerns, hint)
 ERROR_HINTS = [
     (r"matmul|shapes? .* not aligned|could not be broadcast|operands could not",
+     lambda chk: "gamma" not in chk.args,
      "Check the shapes: weights are stored (out, in) and a batch has one example per row, "
      "so a layer computes x @ W.T + b."),
+    (r"could not be broadcast|operands could not",
+     lambda chk: "gamma" in chk.args,
+     "Check the shapes: x is (N, D) and mu, var, gamma, beta have one value per feature, shape (D,): "
+     "take the batch statistics over the examples, axis=0."),
     (r"only (length-1|0-dimensional|size-1) arrays can be converted",
+     lambda chk: True,
      "A function of the math module (math.exp, ...) takes one number; numpy's (np.exp, ...) take whole arrays."),
+    (r"(tuple|list) indices must be integers|object is not subscriptable",
+     lambda chk: "params" in chk.args,
+     "Parameters and gradients travel as dicts by name: network.gradients returns g with g.dW1, g.db1, ...; "
+     'pass {"W1": g.dW1, "b1": g.db1, "W2": g.dW2, "b2": g.db2}.'),
 ]
 
 
@@ -325,8 +348,8 @@ def judge(check, before, after, expected, obtained=None, error=None):
             return Verdict(False, f"{check.name} is not written yet: replace `raise NotImplementedError()` "
                                   "with your code")
         reason = f"{check.name} raised {ename}: {evalue}"
-        for pattern, hint in ERROR_HINTS:
-            if re.search(pattern, str(evalue)):
+        for pattern, concerns, hint in ERROR_HINTS:
+            if concerns(check) and re.search(pattern, str(evalue)):
                 reason += "\n  " + hint
         return Verdict(False, reason)
     reason = compare(expected, obtained, check.rtol, check.atol, names=check.output_names)
@@ -347,9 +370,15 @@ def judge(check, before, after, expected, obtained=None, error=None):
             reason += text
     if changed:
         names = ", ".join(f"`{n}`" for n in changed)
+        if any(isinstance(before.get(n), dict) for n in changed):
+            fix = ("The caller's dict and its arrays must stay as they were: build and return a new dict, "
+                   "{name: params[name] - lr * grads[name] for name in params}. `params[name] = ...` changes "
+                   "the caller's dict, and `-=` changes the caller's arrays even in a copied dict.")
+        else:
+            fix = ("The caller's arrays must stay as they were: compute new arrays "
+                   "(W = W - lr * dW, not W -= lr * dW) or work on a copy (x = x.copy()).")
         text = (f"{check.name} changed its input {names} in place (known mistake: in-place change of "
-                "the input). The caller's arrays must stay as they were: compute new arrays "
-                "(W = W - lr * dW, not W -= lr * dW) or work on a copy (x = x.copy()).")
+                f"the input). {fix}")
         reason = f"{reason}\n  {text}" if reason else text
         mistake = mistake or "in-place change of the input"
     return Verdict(False, reason, mistake)
@@ -357,17 +386,19 @@ def judge(check, before, after, expected, obtained=None, error=None):
 
 def _inputs_where_not_finite(check, before, obtained):
     """For an array answer with a nan/inf: the same-shaped inputs' values at its first one, e.g.
-    "(there the input `z` is 1000)": usually an exponential that overflowed."""
+    "There the input `z` is 1000", and where an inf or a nan usually comes from."""
     if not isinstance(obtained, np.ndarray) or obtained.dtype.kind != "f":
         return ""
     bad = np.argwhere(~np.isfinite(obtained))
     if not len(bad):
         return ""
     idx = tuple(int(i) for i in bad[0])
+    cause = ("does something overflow there?" if np.isinf(obtained[idx]) else
+             "nan comes from 0/0, inf/inf, inf - inf (often after an overflow) or the square root of a negative number")
     inputs = [f"`{name}` is {float(before[name][idx]):g}" for name in check.args
               if isinstance(before.get(name), np.ndarray) and before[name].dtype.kind in "fiu"
               and before[name].shape == obtained.shape]
-    return f"\n  There the input {', '.join(inputs)}: does something overflow there?" if inputs else ""
+    return f"\n  There the input {', '.join(inputs)}: {cause}" if inputs else f"\n  {cause[0].upper()}{cause[1:]}"
 
 
 def _known_wrong_answers(check, before):
@@ -453,12 +484,33 @@ def run_case(check, fn, case):
             line = "" if isinstance(e, NotImplementedError) else _learner_line(e)    # a stub: nothing to quote
             if line:
                 verdict.reason += f"\n  The error came from this line of yours: {line}"
+            verdict.reason += _failing_helpers(check, fn)
             return verdict, seen
     if watch.called:
         return Verdict(False, f"{check.name} calls the package's own {', '.join(watch.called)}. Write the "
                               "computation yourself: an answer that hands back the package's implementation "
                               "earns no credit at grading.", "package implementation"), seen
-    return judge(check, before, data, expected, obtained), seen
+    verdict = judge(check, before, data, expected, obtained)
+    if not verdict.ok:
+        verdict.reason += _failing_helpers(check, fn)
+    return verdict, seen
+
+
+def _failing_helpers(check, fn):
+    """A note naming the learner's own helpers (``check.uses``, looked up where ``fn`` was defined)
+    that fail their own visible checks: a right loop around a wrong helper fails too."""
+    failing = []
+    for name in check.uses:
+        helper = getattr(fn, "__globals__", {}).get(name)
+        if callable(helper) and helper is not fn:
+            helper_check = get_check(name)
+            if not all(run_case(helper_check, helper, case)[0].ok for case in helper_check.visible):
+                failing.append(name)
+    if not failing:
+        return ""
+    names = " and ".join(f"`{n}`" for n in failing)
+    return (f"\n  {check.name} calls your {names}, which {'fails' if len(failing) == 1 else 'fail'} "
+            f"{'its' if len(failing) == 1 else 'their'} own check: fix {names} first, then run this cell again.")
 
 
 # where a traceback's frames are not the learner's: this package, numpy, the standard library
@@ -474,7 +526,7 @@ def _learner_line(error):
         path = os.path.abspath(frame.filename)
         if frame.filename.startswith("<") or "site-packages" in path or path.startswith(_NOT_LEARNERS):
             continue
-        line = (frame.line or "").strip()
+        line = f"{(frame.line or '').strip()}" + (f"   (in {frame.name})" if frame.name != "<module>" else "")
     return line
 
 
@@ -813,6 +865,7 @@ register(Check(
     mistakes=[Mistake("sign error", "Gradient descent goes downhill: W <- W - lr dW.",
                       lambda x, y, params, lr, steps: _train_gd(x, y, params, lr, steps, sign=-1.0))],
     forbidden=("bpcourse.training.train", "bpcourse.optim.SGD.step"),
+    uses=("gd_step",),
 ))
 
 
@@ -878,24 +931,25 @@ register(Check(
                           y[np.argsort(np.concatenate(_batch_indices(len(x), batch_size, seed)))],
                           params, lr, batch_size, seed))],
     forbidden=("bpcourse.training.train", "bpcourse.batching.minibatches", "bpcourse.optim.SGD.step"),
+    uses=("batch_indices",),
 ))
 
 
 # ---------------------------------------------- ex6: batch normalization
 
-def _bn_inputs(rng, N=6, D=3):
+def _bn_inputs(rng, N=6, D=3, eps=1e-5):
     return {"x": 2.0 + 3.0 * _normal(rng, N, D), "gamma": 1.0 + 0.5 * _normal(rng, D),
-            "beta": _normal(rng, D), "eps": 1e-5}
+            "beta": _normal(rng, D), "eps": float(eps)}
 
 
-def _bn_backward_inputs(rng, N=6, D=3):
-    data = _bn_inputs(rng, N, D)
+def _bn_backward_inputs(rng, N=6, D=3, eps=1e-5):
+    data = _bn_inputs(rng, N, D, eps)
     del data["beta"]
     return {"dout": _normal(rng, N, D), **data}
 
 
-def _bn_eval_inputs(rng, N=4, D=3):
-    data = _bn_inputs(rng, N, D)
+def _bn_eval_inputs(rng, N=4, D=3, eps=1e-5):
+    data = _bn_inputs(rng, N, D, eps)
     return {**data, "running_mean": _normal(rng, D), "running_var": 0.5 + rng.random(D)}
 
 
@@ -914,6 +968,18 @@ def _bn_backward(dout, x, gamma, eps):
     return layers.batchnorm_backward(dout, cache)
 
 
+BN_EPS_UNUSED = ("eps not used", "Use the eps you are given, inside the square root: "
+                 "x_hat = (x - mu) / sqrt(var + eps). (This check passes eps = 0.1, not 1e-5.)")
+BN_LARGE_EPS = {"seed": 3, "N": 5, "D": 2, "eps": 0.1, "note": "a larger eps"}
+
+
+def _bn_eps_mistakes(reference, n_before):
+    """The answers that ignore eps: a fixed 1e-5 or none at all (eps is the argument after n_before others)."""
+    def fixed(value):
+        return lambda *args: reference(*args[:n_before], value, *args[n_before + 1:])
+    return [Mistake(*BN_EPS_UNUSED, fixed(1e-5)), Mistake(*BN_EPS_UNUSED, fixed(0.0))]
+
+
 def _bn_backward_no_stats(dout, x, gamma, eps):
     dx, dgamma, dbeta = _bn_backward(dout, x, gamma, eps)
     return dout * gamma / np.sqrt(x.var(axis=0) + eps), dgamma, dbeta
@@ -923,8 +989,9 @@ register(Check(
     name="batchnorm_forward", exercise="ex6_batchnorm", args=("x", "gamma", "beta", "eps"),
     make_inputs=_bn_inputs, reference=_bn_forward,
     visible=[{"seed": 0, "N": 6, "D": 3}, {"seed": 1, "N": 4, "D": 4, "note": "square batch"},
-             {"seed": 2, "N": 2, "D": 5}],
-    mistakes=[Mistake("wrong axis in batch-norm statistics", "Normalize each feature (column) over the batch: "
+             {"seed": 2, "N": 2, "D": 5}, BN_LARGE_EPS],
+    mistakes=_bn_eps_mistakes(_bn_forward, 3) + [
+              Mistake("wrong axis in batch-norm statistics", "Normalize each feature (column) over the batch: "
                       "mean and variance with axis=0, not per example (axis=1).", _bn_forward_axis1),
               Mistake("unbiased variance", "Batch norm divides by N, not N - 1: x.var(axis=0), no ddof=1.",
                       lambda x, gamma, beta, eps: gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0, ddof=1) + eps) + beta),
@@ -938,8 +1005,16 @@ register(Check(
     name="batchnorm_backward", exercise="ex6_batchnorm", args=("dout", "x", "gamma", "eps"),
     make_inputs=_bn_backward_inputs, reference=_bn_backward, output_names=("dx", "dgamma", "dbeta"),
     visible=[{"seed": 0, "N": 6, "D": 3}, {"seed": 1, "N": 4, "D": 4, "note": "square batch"},
-             {"seed": 2, "N": 2, "D": 5}],
-    mistakes=[Mistake("missing the paths through the batch statistics", "Every x_p also moves the batch mean "
+             {"seed": 2, "N": 2, "D": 5}, BN_LARGE_EPS],
+    mistakes=_bn_eps_mistakes(_bn_backward, 3) + [
+              Mistake("missing 1/N in dx", "dx = inv_std / N * (N dx_hat - sum dx_hat - x_hat * sum(dx_hat * x_hat)): "
+                      "the 1/N of the batch mean is part of it.",
+                      lambda dout, x, gamma, eps: (x.shape[0] * _bn_backward(dout, x, gamma, eps)[0],
+                                                   *_bn_backward(dout, x, gamma, eps)[1:])),
+              Mistake("dgamma and dbeta swapped", "dgamma = sum_p dout_p x_hat_p and dbeta = sum_p dout_p; return "
+                      "(dx, dgamma, dbeta) in that order.",
+                      lambda dout, x, gamma, eps: (lambda r: (r[0], r[2], r[1]))(_bn_backward(dout, x, gamma, eps))),
+              Mistake("missing the paths through the batch statistics", "Every x_p also moves the batch mean "
                       "and variance: dx = inv_std / N * (N dx_hat - sum dx_hat - x_hat * sum(dx_hat * x_hat)).",
                       _bn_backward_no_stats),
               Mistake("wrong axis in batch-norm statistics", "dgamma and dbeta sum over the batch (axis=0): one "
@@ -957,8 +1032,13 @@ register(Check(
     make_inputs=_bn_eval_inputs,
     reference=lambda x, gamma, beta, running_mean, running_var, eps: layers.batchnorm_eval_forward(
         x, gamma, beta, running_mean, running_var, eps)[0],
-    visible=[{"seed": 0, "N": 4, "D": 3}, {"seed": 1, "N": 1, "D": 2, "note": "one example"}],
-    mistakes=[Mistake("batch statistics at inference", "At inference use the running averages, not the "
+    visible=[{"seed": 0, "N": 4, "D": 3}, {"seed": 1, "N": 1, "D": 2, "note": "one example"}, BN_LARGE_EPS],
+    mistakes=_bn_eps_mistakes(lambda x, gamma, beta, running_mean, running_var, eps: layers.batchnorm_eval_forward(
+                  x, gamma, beta, running_mean, running_var, eps)[0], 5) + [
+              Mistake("eps outside the square root", "x_hat = (x - running_mean) / sqrt(running_var + eps).",
+                      lambda x, gamma, beta, running_mean, running_var, eps:
+                      gamma * (x - running_mean) / (np.sqrt(running_var) + eps) + beta),
+              Mistake("batch statistics at inference", "At inference use the running averages, not the "
                       "batch's own mean and variance.",
                       lambda x, gamma, beta, running_mean, running_var, eps: _bn_forward(x, gamma, beta, eps))],
     forbidden=("bpcourse.layers.batchnorm_eval_forward", "bpcourse.layers.BatchNorm.forward"),

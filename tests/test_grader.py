@@ -732,3 +732,18 @@ def test_a_linked_submission_is_read_through_its_link(tmp_path):
     (tmp_path / "class" / "amy.ipynb").symlink_to(tmp_path / "store" / "real.ipynb")
     (row,) = grader.grade([tmp_path / "class"], jobs=1, progress=False)
     assert (row.student_id, row.score) == ("amy", 4.0), grader.lost_point_reasons(row)
+
+
+def test_a_loop_that_calls_a_failing_helper_says_so_in_its_reason(tmp_path):
+    """ex4's train_gd is told to call the learner's gd_step: with gd_step wrong (no lr), the
+    right loop around it fails too, and its reason names gd_step as the likely cause."""
+    nb = nbformat.read(ROOT / "solutions" / "ex4_gradient_descent.ipynb", as_version=4)
+    right = "return {name: params[name] - lr * grads[name] for name in params}"
+    (cell,) = [c for c in nb.cells if right in c.source]
+    cell.source = cell.source.replace(right, "return {name: params[name] - grads[name] for name in params}")
+    (tmp_path / "ex4_gradient_descent.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
+    (row,) = grader.grade([tmp_path], jobs=1, progress=False)
+    assert row.functions["gd_step"]["points"] == 0 and row.functions["train_gd"]["points"] == 0
+    assert "(train_gd is told to call gd_step, which fails its own checks: the error may be there)" \
+        in row.functions["train_gd"]["reason"]
+    assert "is told to call" not in row.functions["gd_step"]["reason"]

@@ -91,7 +91,7 @@ def test_sigmoid_at_z_1000_a_naive_answer_is_told_of_its_warning_a_nan_one_fails
         selfcheck.check("sigmoid", lambda z: np.exp(z) / (1.0 + np.exp(z)))
     out = capsys.readouterr().out
     assert "not a finite number" in out
-    assert "There the input `z` is 1000: does something overflow there?" in out
+    assert "There the input `z` is 1000: nan comes from 0/0, inf/inf, inf - inf (often after an overflow)" in out
 
 
 def test_a_warning_of_a_right_answer_is_mentioned_on_stdout_only(capsys):
@@ -161,7 +161,7 @@ def test_an_error_in_the_answer_quotes_the_learners_line_and_hints(capsys):
 def test_values_that_print_alike_show_their_difference():
     expected = np.array([0.2298, -0.6631])
     reason = selfcheck.compare(expected, expected + 5e-6)
-    assert "obtained - expected" in reason and "5e-06" in reason
+    assert "obtained - expected" in reason and "[5.00e-06 5.00e-06]" in reason
     assert "obtained - expected" not in selfcheck.compare(expected, expected + 0.5)
 
 
@@ -175,7 +175,7 @@ def test_batchnorm_backward_is_called_positionally_whatever_its_first_parameter_
         return gamma * inv_std * (dy - dbeta / len(x) - x_hat * dgamma / len(x)), dgamma, dbeta
 
     selfcheck.check("batchnorm_backward", old_name)
-    assert "batchnorm_backward: all 3 visible checks passed." in capsys.readouterr().out
+    assert "batchnorm_backward: all 4 visible checks passed." in capsys.readouterr().out
 
 
 def test_in_place_change_of_the_input_is_named(capsys):
@@ -187,6 +187,56 @@ def test_in_place_change_of_the_input_is_named(capsys):
     with pytest.raises(selfcheck.SelfCheckFailed, match="in-place change of the input"):
         selfcheck.check("gd_step", in_place)
     assert "changed its input `params` in place" in capsys.readouterr().out
+
+
+def test_a_dict_input_whose_entries_are_replaced_is_told_to_build_a_new_dict(capsys):
+    def replaces(params, grads, lr):
+        for k in params:
+            params[k] = params[k] - lr * grads[k]
+        return params
+
+    with pytest.raises(selfcheck.SelfCheckFailed, match="in-place change of the input"):
+        selfcheck.check("gd_step", replaces)
+    out = capsys.readouterr().out
+    assert "build and return a new dict" in out and "`params[name] = ...` changes the caller's dict" in out
+
+
+def test_a_right_loop_around_a_wrong_helper_names_the_helper(capsys):
+    """train_gd is told to call the learner's gd_step: when that one is wrong, say so."""
+    namespace = {"np": np}
+    exec("from bpcourse import network\n"
+         "def gd_step(params, grads, lr):\n"
+         "    return {k: params[k] - grads[k] for k in params}          # forgot lr\n"
+         "def train_gd(x, y, params, lr, steps):\n"
+         "    losses = []\n"
+         "    for _ in range(steps):\n"
+         "        L, g = network.gradients(x, y, **params)\n"
+         "        losses.append(L)\n"
+         "        params = gd_step(params, {'W1': g.dW1, 'b1': g.db1, 'W2': g.dW2, 'b2': g.db2}, lr)\n"
+         "    return params, losses\n", namespace)
+    with pytest.raises(selfcheck.SelfCheckFailed):
+        selfcheck.check("train_gd", namespace["train_gd"])
+    assert "train_gd calls your `gd_step`, which fails its own check: fix `gd_step` first" in capsys.readouterr().out
+    namespace["gd_step"] = lambda params, grads, lr: {k: params[k] - lr * grads[k] for k in params}
+    selfcheck.check("train_gd", namespace["train_gd"])          # the same loop, a right helper: it passes
+    assert "all 3 visible checks passed" in capsys.readouterr().out
+
+
+def test_batch_norm_ignoring_eps_is_named_and_its_broadcast_errors_hint_at_axis_0(capsys):
+    def fixed_eps(x, gamma, beta, eps):
+        return gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + 1e-5) + beta
+
+    def per_example(x, gamma, beta, eps):
+        return gamma * (x - x.mean(axis=1)) / np.sqrt(x.var(axis=1) + eps) + beta
+
+    with pytest.raises(selfcheck.SelfCheckFailed, match="eps not used"):
+        selfcheck.check("batchnorm_forward", fixed_eps)
+    assert "check 4 failed" in capsys.readouterr().out.lower()
+    with pytest.raises(selfcheck.SelfCheckFailed):
+        selfcheck.check("batchnorm_forward", per_example)
+    out = capsys.readouterr().out
+    assert "shape (D,): take the batch statistics over the examples, axis=0" in out
+    assert "weights are stored (out, in)" not in out
 
 
 def test_numerical_gradient_that_forgets_to_restore_x_is_an_in_place_change():
@@ -237,6 +287,8 @@ def test_hidden_raises_on_a_wrong_answer_and_prints_on_a_right_one(capsys):
     ({"W": np.zeros(2)}, {"V": np.zeros(2)}, "missing 'W'"),
     (np.zeros(2), transport.Opaque("a generator"), "got a generator"),
     (3, 2, "should be 3"),
+    (4, 4.0, "should be a whole number, an int; got a float, 4.0"),
+    (4, np.float64(4.0), "math.ceil, math.floor and // give ints"),
 ])
 def test_compare_says_what_differs(expected, obtained, says):
     reason = selfcheck.compare(expected, obtained)

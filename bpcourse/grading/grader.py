@@ -579,6 +579,12 @@ def grade_submission(sub, exercises, opts, workdir, worker=None, alone=False):
         else:
             entry["points"] = f.points
             entry["reason"] = f"all {len(cases)} checks passed"
+    for f in ex.functions:      # a loop that calls a failing helper of the learner's fails with it: say so
+        entry, chk = row.functions[f.name], plans[f.name][0]
+        failing = [u for u in chk.uses if u in row.functions and not row.functions[u].get("points")]
+        if failing and not entry.get("points") and "not written yet" not in entry["reason"]:
+            entry["reason"] += (f" ({f.name} is told to call {' and '.join(failing)}, which "
+                                f"{'fails' if len(failing) == 1 else 'fail'} its own checks: the error may be there)")
     row.score = sum(e["points"] for e in row.functions.values())
     return row
 
