@@ -170,9 +170,10 @@ while time.time() < end:
 # looks for the hidden checks' inputs while its cells run (to look up the answers beforehand)
 SEEK_INPUTS = "import glob\n_seen = glob.glob('../io/in_*')"
 
-# prints 1,288,890 characters (the numbers 0..199999, one per line), all in its last cell; the
-# note names that cell (the count itself depends on how much a loaded machine prints in time)
-FLOOD = make_notebook(after=("for i in range(200_000):\n    print(i)",))
+# prints 2,000,000 characters (20,000 lines of 100), all in its last cell, in well under a second
+# even on a loaded machine (200,000 one-number prints once outlasted the 4 s cell limit in CI);
+# the note names that cell
+FLOOD = make_notebook(after=("for i in range(20_000):\n    print(f'{i:099d}')",))
 FLOOD_CELL = len(nbformat.reads(FLOOD, as_version=4).cells) - 1
 
 # name -> (file content, expected score, {function or "notes": text the reason must contain})
