@@ -219,9 +219,14 @@ def compare(expected, obtained, rtol=1e-6, atol=1e-9, what="the result", names=(
         if len(obtained) != len(expected):
             return f"{what} should have {_count(len(expected), 'item')}; got {len(obtained)}"
         names = getattr(expected, "_fields", None) or names
-        for i, (e, o) in enumerate(zip(expected, obtained)):
-            label = names[i] if i < len(names) else f"item {i}"
-            r = compare(e, o, rtol, atol, f"{label} of {what}" if what != "the result" else label)
+        labels = [names[i] if i < len(names) else f"item {i}" for i in range(len(expected))]
+        labels = [f"{label} of {what}" if what != "the result" else label for label in labels]
+        # a list of the wrong length (too many steps, say) explains more than the values it led to
+        for e, o, label in zip(expected, obtained, labels):
+            if isinstance(e, list) and isinstance(o, (tuple, list)) and len(o) != len(e):
+                return compare(e, o, rtol, atol, label)
+        for e, o, label in zip(expected, obtained, labels):
+            r = compare(e, o, rtol, atol, label)
             if r:
                 return r
         return None
@@ -845,14 +850,27 @@ def _grads_by_name(g):
     return {"W1": g.dW1, "b1": g.db1, "W2": g.dW2, "b2": g.db2}
 
 
-def _train_gd(x, y, params, lr, steps, sign=1.0):
+def _train_gd(x, y, params, lr, steps, sign=1.0, loss_after=False, update=True):
+    """The reference (the defaults) and, through the keywords, the known mistakes of the loop."""
     params = {name: p.copy() for name, p in params.items()}
     history = []
     for _ in range(steps):
         L, g = network.gradients(x, y, **params)
-        history.append(L)
-        params = _gd_step(params, {k: sign * v for k, v in _grads_by_name(g).items()}, lr)
+        new = _gd_step(params, {k: sign * v for k, v in _grads_by_name(g).items()}, lr)
+        params = new if update else params
+        history.append(network.gradients(x, y, **params)[0] if loss_after else L)
     return params, history
+
+
+# the mistakes a loop of gradient steps is known for (train_gd and sgd_epoch)
+LOSS_AFTER = ("loss recorded after the update", "Measure the loss before each update: losses[t] is the loss "
+              "of the parameters that step t starts from, the L that network.gradients returns with the "
+              "gradients.")
+NEVER_UPDATED = ("parameters never updated", "The loop never keeps the new parameters: assign the step's new "
+                 "dict back to `params` (params = gd_step(params, grads, lr), or params = {name: params[name] "
+                 "- lr * grads[name] for name in params}), so that the next step starts from it.")
+LR_OVER_N = ("lr divided by the batch size", "The gradients are already the batch mean (the loss's 1/N is in "
+             "them): use lr itself, not lr divided by the number of examples.")
 
 
 register(Check(
@@ -869,7 +887,12 @@ register(Check(
     make_inputs=_train_inputs, reference=_train_gd, output_names=("params", "losses"),
     visible=[{"seed": 0, "steps": 1, "note": "one step"}, {"seed": 1}, {"seed": 2, "N": 5, "k": 2, "steps": 3}],
     mistakes=[Mistake("sign error", "Gradient descent goes downhill: W <- W - lr dW.",
-                      lambda x, y, params, lr, steps: _train_gd(x, y, params, lr, steps, sign=-1.0))],
+                      lambda x, y, params, lr, steps: _train_gd(x, y, params, lr, steps, sign=-1.0)),
+              Mistake(*LOSS_AFTER, lambda x, y, params, lr, steps: _train_gd(x, y, params, lr, steps,
+                                                                              loss_after=True)),
+              Mistake(*NEVER_UPDATED, lambda x, y, params, lr, steps: _train_gd(x, y, params, lr, steps,
+                                                                                 update=False)),
+              Mistake(*LR_OVER_N, lambda x, y, params, lr, steps: _train_gd(x, y, params, lr / len(x), steps))],
     forbidden=("bpcourse.training.train", "bpcourse.optim.SGD.step"),
     uses=("gd_step",),
 ))
@@ -885,19 +908,28 @@ def _batch_indices(N, batch_size, seed):
     return batching.batch_indices(N, batch_size, rng=seed)
 
 
+def _batch_indices_legacy_rng(N, batch_size, seed):
+    order = np.random.RandomState(seed).permutation(N)      # = np.random.seed(seed); np.random.permutation(N)
+    return [order[idx] for idx in batching.batch_indices(N, batch_size, shuffle=False)]
+
+
 def _sgd_inputs(rng, N=10, n=2, m=3, k=1, lr=1.0, batch_size=4):
     data = _train_inputs(rng, N, n, m, k, lr)
     del data["steps"]
     return {**data, "batch_size": int(batch_size), "seed": int(rng.integers(1000))}
 
 
-def _sgd_epoch(x, y, params, lr, batch_size, seed):
+def _sgd_epoch(x, y, params, lr, batch_size, seed, loss_after=False, update=True, full_batch=False,
+               lr_over_n=False):
+    """The reference (the defaults) and, through the keywords, the known mistakes of the loop."""
     params = {name: p.copy() for name, p in params.items()}
     history = []
     for idx in batching.batch_indices(len(x), batch_size, rng=seed):
-        L, g = network.gradients(x[idx], y[idx], **params)
-        history.append(L)
-        params = _gd_step(params, _grads_by_name(g), lr)
+        xb, yb = (x, y) if full_batch else (x[idx], y[idx])
+        L, g = network.gradients(xb, yb, **params)
+        new = _gd_step(params, _grads_by_name(g), lr / len(idx) if lr_over_n else lr)
+        params = new if update else params
+        history.append(network.gradients(xb, yb, **params)[0] if loss_after else L)
     return params, history
 
 
@@ -922,7 +954,11 @@ register(Check(
                       "per epoch.", lambda N, batch_size, seed: [b for b in _batch_indices(N, batch_size, seed)
                                                                  if len(b) == batch_size]),
               Mistake("no shuffling", "Shuffle first: order = np.random.default_rng(seed).permutation(N).",
-                      lambda N, batch_size, seed: batching.batch_indices(N, batch_size, shuffle=False))],
+                      lambda N, batch_size, seed: batching.batch_indices(N, batch_size, shuffle=False)),
+              Mistake("the legacy random generator", "np.random.seed(seed) with np.random.permutation(N) (or "
+                      "RandomState) is numpy's old generator, which gives another order for the same seed: use "
+                      "order = np.random.default_rng(seed).permutation(N).",
+                      _batch_indices_legacy_rng)],
     forbidden=("bpcourse.batching.batch_indices", "bpcourse.batching.minibatches"),
 ))
 
@@ -935,7 +971,15 @@ register(Check(
                       lambda x, y, params, lr, batch_size, seed: _sgd_epoch(
                           x[np.argsort(np.concatenate(_batch_indices(len(x), batch_size, seed)))],
                           y[np.argsort(np.concatenate(_batch_indices(len(x), batch_size, seed)))],
-                          params, lr, batch_size, seed))],
+                          params, lr, batch_size, seed)),
+              Mistake("the whole set at every step", "Each step's gradients come from its own batch only: "
+                      "network.gradients(x[idx], y[idx], ...), not (x, y).",
+                      lambda *a: _sgd_epoch(*a, full_batch=True)),
+              Mistake(*LOSS_AFTER, lambda *a: _sgd_epoch(*a, loss_after=True)),
+              Mistake(*NEVER_UPDATED, lambda *a: _sgd_epoch(*a, update=False)),
+              Mistake(*LR_OVER_N, lambda *a: _sgd_epoch(*a, lr_over_n=True)),
+              Mistake(*LR_OVER_N, lambda x, y, params, lr, batch_size, seed: _sgd_epoch(
+                  x, y, params, lr / batch_size, batch_size, seed))],
     forbidden=("bpcourse.training.train", "bpcourse.batching.minibatches", "bpcourse.optim.SGD.step"),
     uses=("batch_indices",),
 ))

@@ -748,3 +748,47 @@ def test_a_loop_that_calls_a_failing_helper_says_so_in_its_reason(tmp_path):
     assert "(train_gd is told to call gd_step, which fails its own checks: the error may be there)" \
         in row.functions["train_gd"]["reason"]
     assert "is told to call" not in row.functions["gd_step"]["reason"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="Unix sockets: elsewhere the kernels use TCP")
+def test_kernels_are_reached_through_unix_sockets_in_the_submissions_own_folder(tmp_path):
+    """Two workers picking TCP ports at once can pick the same one, and one then reads the other's
+    kernel (a CI run lost a submission to "Invalid Signature"): a socket file cannot be shared."""
+    from bpcourse.grading import worker
+    io, work = tmp_path / "io", tmp_path / "work"
+    io.mkdir(), work.mkdir()
+    job = {"cells": [{"kind": "learner", "source": "import json\nfrom ipykernel.connect import get_connection_info\n"
+                      "info = get_connection_info(unpack=True)\n"
+                      "json.dump({k: info[k] for k in ('transport', 'ip')}, open('connection.json', 'w'))"}],
+           "budget": 60, "cell_timeout": 30, "output_cap": 10_000, "cwd": str(work),
+           "status_path": str(io / "status.json")}
+    result = worker.run_job(job)
+    assert result["cells"][0]["status"] == "ok", result
+    info = json.loads((work / "connection.json").read_text())
+    assert info["transport"] == "ipc" and info["ip"] == str(io / "k1-ipc"), info
+
+    from jupyter_client import KernelManager
+    km = KernelManager()
+    worker._use_unix_sockets(km, str(tmp_path / ("x" * 120)))    # too long for a socket's path: TCP stays
+    assert km.transport == "tcp"
+
+
+def test_a_failure_of_the_worker_is_graded_again_alone_and_then_reported_as_the_graders(tmp_path):
+    from bpcourse.grading import worker
+    broken = {"cells": [{"kind": "learner", "source": "x = 1"}], "budget": 60, "output_cap": 10_000,
+              "cwd": str(tmp_path), "status_path": str(tmp_path / "status.json")}     # no cell_timeout
+    assert worker.run_job(broken)["worker_error"] == "KeyError: 'cell_timeout'"
+
+    class FailingWorker:
+        def run(self, job, job_path):
+            return {"worker_error": "ValueError: Invalid Signature: b'4d44'"}, None
+
+    sub = grader.Submission(tmp_path / "kim.ipynb", "kim")
+    sub.path.write_text(make_notebook(), encoding="utf-8")
+    beside = grader.grade_submission(sub, grader.load_exercises(), grader.Options(), tmp_path / "w1",
+                                     worker=FailingWorker())
+    assert beside.folder_lost and not beside.grader_error      # grade() grades it again, alone
+    alone = grader.grade_submission(sub, grader.load_exercises(), grader.Options(), tmp_path / "w2",
+                                    worker=FailingWorker(), alone=True)
+    assert alone.grader_error and not alone.folder_lost
+    assert "the grader's worker failed while running it: ValueError: Invalid Signature" in alone.notes[-1]

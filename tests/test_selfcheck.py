@@ -222,6 +222,75 @@ def test_a_right_loop_around_a_wrong_helper_names_the_helper(capsys):
     assert "all 3 visible checks passed" in capsys.readouterr().out
 
 
+# learners' loops, written out as a learner would (not through selfcheck's own mistake functions);
+# {after}, {keep}, {data} and {lr} are where each mistake changes the right loop
+_TRAIN_GD = """
+def train_gd(x, y, params, lr, steps):
+    losses = []
+    for _ in range({steps}):
+        L, g = network.gradients(x, y, **params)
+        new = {{'W1': params['W1'] - {lr} * g.dW1, 'b1': params['b1'] - {lr} * g.db1,
+               'W2': params['W2'] - {lr} * g.dW2, 'b2': params['b2'] - {lr} * g.db2}}
+        {keep}
+        losses.append({after})
+    return params, losses
+"""
+_SGD_EPOCH = """
+def sgd_epoch(x, y, params, lr, batch_size, seed):
+    losses = []
+    for idx in batching.batch_indices(len(x), batch_size, rng=seed):
+        L, g = network.gradients({data}, **params)
+        new = {{'W1': params['W1'] - {lr} * g.dW1, 'b1': params['b1'] - {lr} * g.db1,
+               'W2': params['W2'] - {lr} * g.dW2, 'b2': params['b2'] - {lr} * g.db2}}
+        {keep}
+        losses.append({after})
+    return params, losses
+"""
+_RIGHT = {"steps": "steps", "keep": "params = new", "after": "L", "lr": "lr", "data": "x[idx], y[idx]"}
+
+
+def _loop(template, name, **change):
+    namespace = {}
+    exec("from bpcourse import network, batching\n" + template.format(**{**_RIGHT, **change}), namespace)
+    return namespace[name]
+
+
+@pytest.mark.parametrize("name, template, change, said", [
+    ("train_gd", _TRAIN_GD, {}, None),
+    ("train_gd", _TRAIN_GD, {"after": "network.gradients(x, y, **params)[0]"}, "loss recorded after the update"),
+    ("train_gd", _TRAIN_GD, {"keep": "pass"}, "parameters never updated"),
+    ("train_gd", _TRAIN_GD, {"lr": "lr / len(x)"}, "lr divided by the batch size"),
+    ("train_gd", _TRAIN_GD, {"steps": "steps + 1"}, "losses should have 1 item; got 2"),
+    ("sgd_epoch", _SGD_EPOCH, {}, None),
+    ("sgd_epoch", _SGD_EPOCH, {"data": "x, y"}, "the whole set at every step"),
+    ("sgd_epoch", _SGD_EPOCH, {"after": "network.gradients(x[idx], y[idx], **params)[0]"},
+     "loss recorded after the update"),
+    ("sgd_epoch", _SGD_EPOCH, {"keep": "pass"}, "parameters never updated"),
+    ("sgd_epoch", _SGD_EPOCH, {"lr": "lr / batch_size"}, "lr divided by the batch size"),
+    ("sgd_epoch", _SGD_EPOCH, {"lr": "lr / len(idx)"}, "lr divided by the batch size"),
+])
+def test_a_learners_wrong_training_loop_is_named(capsys, name, template, change, said):
+    answer = _loop(template, name, **change)
+    if said is None:                                     # the template itself is right
+        selfcheck.check(name, answer)
+        assert "all 3 visible checks passed" in capsys.readouterr().out
+        return
+    with pytest.raises(selfcheck.SelfCheckFailed):
+        selfcheck.check(name, answer)
+    assert said in capsys.readouterr().out
+
+
+def test_batch_indices_from_the_legacy_generator_is_named(capsys):
+    def legacy(N, batch_size, seed):
+        np.random.seed(seed)
+        order = np.random.permutation(N)
+        return [order[i:i + batch_size] for i in range(0, N, batch_size)]
+
+    with pytest.raises(selfcheck.SelfCheckFailed):
+        selfcheck.check("batch_indices", legacy)
+    assert "known mistake: the legacy random generator" in capsys.readouterr().out
+
+
 def test_batch_norm_ignoring_eps_is_named_and_its_broadcast_errors_hint_at_axis_0(capsys):
     def fixed_eps(x, gamma, beta, eps):
         return gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + 1e-5) + beta

@@ -204,7 +204,8 @@ class Row:
     max_score: float = 0.0
     graded: bool = False
     grader_error: bool = False    # the grader itself failed (a bug to report), not the submission
-    folder_lost: bool = False     # its folder vanished or its files changed mid-run: graded again, alone
+    # graded again, alone: its folder vanished, its files changed or the worker failed mid-run
+    folder_lost: bool = False
     review: list = field(default_factory=list)      # what a person should look at (static.review_flags)
     notes: list = field(default_factory=list)
     functions: dict = field(default_factory=dict)
@@ -552,6 +553,12 @@ def grade_submission(sub, exercises, opts, workdir, worker=None, alone=False):
         return _fail_all(row, f"the grader's own files changed while it ran ({', '.join(changed)})")
     if changed:
         return _fail_all(row, f"no credit: the notebook changed the grader's own files ({', '.join(changed)})")
+    if status.get("worker_error"):     # the grader's worker failed (e.g. a message it could not read)
+        if not alone:
+            row.folder_lost = True
+        else:
+            row.grader_error = True
+        return _fail_all(row, f"the grader's worker failed while running it: {status['worker_error']}")
     if status.get("startup_error"):    # this machine's Jupyter, not the submission: a grader error
         row.grader_error = True
         return _fail_all(row, f"the kernel did not start: {status['startup_error']}")

@@ -78,11 +78,12 @@ class CappedClient(NotebookClient):
     (``zygote.ZygoteProvisioner``) instead of starting a new Python.
     """
 
-    def __init__(self, *args, output_cap=1_000_000, zygote=None, memory=None, **kwargs):
+    def __init__(self, *args, output_cap=1_000_000, zygote=None, memory=None, socket_stem=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.output_cap = output_cap
         self.zygote = zygote
         self.memory = memory
+        self.socket_stem = socket_stem
         self.output_chars = 0
         self.cell_chars = {}           # cell index -> characters it printed
         self.replies = {}
@@ -96,6 +97,8 @@ class CappedClient(NotebookClient):
         km.provisioner = _provisioner_class()(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
         km.provisioner.zygote = self.zygote      # None: a new Python, as LocalProvisioner does
         km.provisioner.memory = self.memory
+        if self.socket_stem:
+            _use_unix_sockets(km, self.socket_stem)
         return km
 
     def _record_reply(self, cell, cell_index, execute_reply):
@@ -111,6 +114,24 @@ class CappedClient(NotebookClient):
 
 _PROVISIONER = []
 _CLIENT = []
+SOCKET_PATH_MAX = 100      # a Unix socket's path: at most 107 bytes on Linux, 103 on macOS
+
+
+def _use_unix_sockets(km, stem):
+    """Connect to the kernel through Unix sockets named ``stem-ipc-1`` ... ``stem-ipc-5``, not TCP.
+
+    TCP ports are picked by binding port 0 and closing the socket, and the kernel binds them
+    later: two workers starting kernels at the same moment can pick the same port, and one
+    worker then reads the other's kernel ("Invalid Signature": messages signed with another
+    key). A socket file in the submission's own folder cannot be shared. Where the path would
+    be too long for a socket, or there are no Unix sockets (Windows), TCP stays.
+    """
+    if os.name != "posix" or len(f"{stem}-ipc-99999".encode()) > SOCKET_PATH_MAX:
+        return
+    km.transport = "ipc"
+    km.cache_ports = False             # the port cache binds TCP ports
+    km.connection_file = f"{stem}.json"
+    km.ip = f"{stem}-ipc"
 
 
 def _ready_client_class():
@@ -209,6 +230,8 @@ def run_job(job, zygote=None):
     hidden = HiddenFiles(job.get("hidden", ()))
     try:
         result = _run_cells(job, zygote, hidden)
+    except Exception as e:             # the worker's own failure, not the notebook's: the grader grades it again
+        result = {"worker_error": f"{type(e).__name__}: {e}"[:500]}
     finally:
         hidden.show()                  # as the grader left them: it checks that they are unchanged
     result["memory_limited"] = memory_limited
@@ -233,7 +256,8 @@ def _run_cells(job, zygote, hidden):
         client = CappedClient(nb, kernel_name="python3", allow_errors=True, timeout=job["cell_timeout"],
                               interrupt_on_timeout=False, startup_timeout=60, iopub_timeout=5,
                               resources={"metadata": {"path": job["cwd"]}}, shutdown_kernel="immediate",
-                              output_cap=job["output_cap"], zygote=zygote, memory=job.get("memory"))
+                              output_cap=job["output_cap"], zygote=zygote, memory=job.get("memory"),
+                              socket_stem=os.path.join(os.path.dirname(job["status_path"]), f"k{attempts}"))
         restart = False
         try:
             with client.setup_kernel(env=_kernel_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
