@@ -69,8 +69,10 @@ def _what_failed(error):
 def _kernel_config(sockets):
     """Kernel-manager settings: talk to the kernel over Unix sockets in the folder ``sockets``
     (POSIX), not over unencrypted localhost TCP, which ipykernel 7 warns about on every start.
-    Windows has no IPC transport: there the kernel uses TCP, as Jupyter does."""
+    Windows has no IPC transport: there the kernel uses TCP, as Jupyter does. The client's
+    channels poll in slices (``kernel_client``): a missed wake-up cannot stall a cell."""
     config = Config()
+    config.KernelManager.client_class = "bpcourse.authoring.kernel_client.SlicedKernelClient"
     if os.name == "posix":
         config.KernelManager.transport = "ipc"
         config.KernelManager.ip = os.path.join(sockets, "kernel")

@@ -135,7 +135,8 @@ def _use_unix_sockets(km, stem):
 
 
 def _ready_client_class():
-    """An AsyncKernelClient whose ``wait_for_ready`` does not wait 0.2 s of silence on IOPub.
+    """A kernel client (``SlicedKernelClient``: its channels poll in slices) whose
+    ``wait_for_ready`` does not wait 0.2 s of silence on IOPub.
 
     jupyter_client's version ends by draining IOPub until nothing comes for 0.2 s, and
     waits 0.2 s for IOPub after each kernel_info reply: 0.2-0.4 s per kernel, a third of
@@ -146,9 +147,9 @@ def _ready_client_class():
         return _CLIENT[0]
     from queue import Empty
 
-    from jupyter_client.asynchronous import AsyncKernelClient
+    from ..authoring.kernel_client import SlicedKernelClient
 
-    class ReadyClient(AsyncKernelClient):
+    class ReadyClient(SlicedKernelClient):
         async def wait_for_ready(self, timeout=None):
             deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
             sent = set()
