@@ -215,7 +215,10 @@ def compare(expected, obtained, rtol=1e-6, atol=1e-9, what="the result", names=(
         return None
     if isinstance(expected, (tuple, list)):
         if not isinstance(obtained, (tuple, list)):
-            return f"{what} should be a {type(expected).__name__} of {_count(len(expected), 'value')}; got {_type_name(obtained)}"
+            kind = "list" if isinstance(expected, list) else "tuple"      # a NamedTuple is asked for as a tuple
+            fields = getattr(expected, "_fields", None)
+            return (f"{what} should be a {kind} of {_count(len(expected), 'value')}"
+                    + (f" ({', '.join(fields)})" if fields else "") + f"; got {_type_name(obtained)}")
         if len(obtained) != len(expected):
             return f"{what} should have {_count(len(expected), 'item')}; got {len(obtained)}"
         names = getattr(expected, "_fields", None) or names
@@ -326,9 +329,14 @@ class Verdict:
 # (pattern of the error message, which checks it concerns, hint)
 ERROR_HINTS = [
     (r"matmul|shapes? .* not aligned|could not be broadcast|operands could not",
-     lambda chk: "gamma" not in chk.args,
+     lambda chk: "gamma" not in chk.args and "delta2" not in chk.args,
      "Check the shapes: weights are stored (out, in) and a batch has one example per row, "
      "so a layer computes x @ W.T + b."),
+    (r"matmul|shapes? .* not aligned|could not be broadcast|operands could not",
+     lambda chk: "delta2" in chk.args,
+     "Check the shapes: a batch has one example per row and weights are stored (out, in), so going back "
+     "delta2 (N, k) meets W2 (k, m) as delta2 @ W2, and each gradient has the shape of its parameter: "
+     "dW2 = delta2.T @ h is (k, m)."),
     (r"could not be broadcast|operands could not",
      lambda chk: "gamma" in chk.args,
      "Check the shapes: x is (N, D) and mu, var, gamma, beta have one value per feature, shape (D,): "
@@ -384,6 +392,9 @@ def judge(check, before, after, expected, obtained=None, error=None):
             fix = ("The caller's dict and its arrays must stay as they were: build and return a new dict, "
                    "{name: params[name] - lr * grads[name] for name in params}. `params[name] = ...` changes "
                    "the caller's dict, and `-=` changes the caller's arrays even in a copied dict.")
+        elif check.callables:        # f reads the input: the answer must change it, then restore it
+            fix = (f"`{check.args[0]}` reads {names}, so change one entry at a time in place, and put it back "
+                   "after the two calls (old = x[i]; x[i] = old + eps; ...; x[i] = old).")
         else:
             fix = ("The caller's arrays must stay as they were: compute new arrays "
                    "(W = W - lr * dW, not W -= lr * dW) or work on a copy (x = x.copy()).")
@@ -422,7 +433,9 @@ def _known_wrong_answers(check, before):
 
 
 def _mistake_in_one_item(check, before, expected, obtained):
-    """For a tuple answer: (name, text) of a known mistake that one wrong item matches, else ("", "")."""
+    """For a tuple answer: (name, text) of a known mistake that explains every wrong item (the first of
+    them is named), else ("", ""). A mistake that explains only some (the parameters of a loop that also
+    ran too few steps) is not the answer's mistake."""
     if not (check.output_names and isinstance(obtained, (tuple, list)) and len(obtained) == len(expected)):
         return "", ""
     wrong_items = [i for i, (e, o) in enumerate(zip(expected, obtained))
@@ -430,9 +443,9 @@ def _mistake_in_one_item(check, before, expected, obtained):
     for m, wrong in _known_wrong_answers(check, before):
         if not (isinstance(wrong, (tuple, list)) and len(wrong) == len(obtained)):
             continue
-        for i in wrong_items:
-            if compare(wrong[i], obtained[i], check.rtol, check.atol) is None:
-                return m.name, f"\n  {check.output_names[i]} has a known mistake: {m.name}. {m.explanation}"
+        if wrong_items and all(compare(wrong[i], obtained[i], check.rtol, check.atol) is None for i in wrong_items):
+            i = wrong_items[0]
+            return m.name, f"\n  {check.output_names[i]} has a known mistake: {m.name}. {m.explanation}"
     return "", ""
 
 
@@ -490,6 +503,10 @@ def run_case(check, fn, case):
         try:
             obtained = fn(*check.bind(data))
         except Exception as e:
+            stub = _stub_helper(check, e)
+            if stub:
+                return Verdict(False, f"{check.name} calls your `{stub}`, which is not written yet: replace "
+                                      f"`raise NotImplementedError()` in `{stub}` with your code first."), seen
             verdict = judge(check, before, data, expected, error=(type(e).__name__, str(e)))
             line = "" if isinstance(e, NotImplementedError) else _learner_line(e)    # a stub: nothing to quote
             if line:
@@ -505,6 +522,16 @@ def run_case(check, fn, case):
     if not verdict.ok:
         verdict.reason += _failing_helpers(check, fn)
     return verdict, seen
+
+
+def _stub_helper(check, error):
+    """The name of the learner's helper (one of ``check.uses``) whose stub raised ``error``, or None."""
+    if not isinstance(error, NotImplementedError):
+        return None
+    tb, last = error.__traceback__, None
+    while tb is not None:
+        last, tb = tb.tb_frame.f_code.co_name, tb.tb_next
+    return last if last in check.uses else None
 
 
 def _failing_helpers(check, fn):
@@ -654,6 +681,7 @@ register(Check(
     name="sigmoid_prime", exercise="ex1_forward", args=("z",),
     make_inputs=_z_inputs, reference=activations.sigmoid_prime,
     visible=[{"seed": 0, "shape": [5]}, {"seed": 1, "shape": [3, 4]}],
+    uses=("sigmoid",),
     mistakes=[Mistake("z in place of sigma(z)", "sigma'(z) = sigma(z) (1 - sigma(z)): apply the sigmoid first.",
                       lambda z: z * (1 - z)),
               Mistake("sign error", "sigma'(z) = sigma(z) (1 - sigma(z)) is positive everywhere.",
@@ -666,6 +694,7 @@ register(Check(
 register(Check(
     name="forward", exercise="ex1_forward", args=("x", "W1", "b1", "W2", "b2"),
     make_inputs=_network_inputs, reference=network.forward, output_names=("z1", "h", "z2", "y_hat"),
+    uses=("sigmoid",),
     visible=[{"seed": 0, "N": 1, "n": 2, "m": 3, "k": 1, "note": "a batch of one example"},
              {"seed": 1, "N": 4, "n": 3, "m": 5, "k": 2},
              {"seed": 2, "N": 3, "n": 3, "m": 3, "k": 3, "note": "square weights"}],
@@ -760,8 +789,8 @@ def _weight_gradients_transposed(x, h, delta1, delta2):
     return dW2.T, db2, dW1.T, db1
 
 
-def _numgrad_inputs(rng, shape=(3, 4)):
-    return {"x": _normal(rng, *shape), "c": _normal(rng, *shape), "eps": 1e-5}
+def _numgrad_inputs(rng, shape=(3, 4), eps=1e-5):
+    return {"x": _normal(rng, *shape), "c": _normal(rng, *shape), "eps": float(eps)}
 
 
 _SMOOTH_F = "lambda: float(np.sum(np.sin(x) * c) + 0.5 * np.sum(x * x))"
@@ -807,7 +836,8 @@ register(Check(
              {"seed": 2, "N": 3, "n": 3, "m": 3, "k": 3, "note": "square weights"}],
     mistakes=[Mistake("sum instead of mean over the batch", "The loss is the batch mean, so each gradient "
                       "is the sum over examples divided by N.", _weight_gradients_summed),
-              Mistake("transposed weights", "dW2 has the shape of W2, (k, m): delta2.T @ h, not h.T @ delta2.",
+              Mistake("transposed weights", "Each gradient has the shape of its weights: dW2 (k, m) = "
+                      "delta2.T @ h, not h.T @ delta2, and dW1 (m, n) = delta1.T @ x, not x.T @ delta1.",
                       _weight_gradients_transposed)],
     forbidden=("bpcourse.network.backward", "bpcourse.network.gradients", "bpcourse.layers.dense_backward"),
 ))
@@ -816,12 +846,16 @@ register(Check(
     name="numerical_gradient", exercise="ex3_backprop", args=("f", "x", "eps"),
     make_inputs=_numgrad_inputs, callables={"f": _SMOOTH_F},
     reference=lambda f, x, eps: gradcheck.numerical_gradient(f, x, eps=eps),
-    visible=[{"seed": 0, "shape": [3]}, {"seed": 1, "shape": [2, 3]}],
+    visible=[{"seed": 0, "shape": [3]}, {"seed": 1, "shape": [2, 3]},
+             {"seed": 2, "shape": [4], "eps": 0.01, "note": "a larger eps"}],
     rtol=1e-7, atol=1e-8,
     mistakes=[Mistake("one-sided difference", "Use the centred difference (f(x + eps) - f(x - eps)) / (2 eps): "
                       "its error is O(eps^2), the one-sided one's O(eps).", _one_sided),
               Mistake("divided by eps instead of 2 eps", "The two points x + eps and x - eps are 2 eps apart.",
-                      lambda f, x, eps: 2 * gradcheck.numerical_gradient(f, x, eps=eps))],
+                      lambda f, x, eps: 2 * gradcheck.numerical_gradient(f, x, eps=eps)),
+              Mistake("eps not used", "Step by the eps you are given (x[i] + eps and x[i] - eps): the checks "
+                      "pass different values of eps.",
+                      lambda f, x, eps: gradcheck.numerical_gradient(f, x, eps=1e-5))],
     forbidden=("bpcourse.gradcheck.numerical_gradient",),
 ))
 
@@ -866,19 +900,22 @@ def _train_gd(x, y, params, lr, steps, sign=1.0, loss_after=False, update=True):
 LOSS_AFTER = ("loss recorded after the update", "Measure the loss before each update: losses[t] is the loss "
               "of the parameters that step t starts from, the L that network.gradients returns with the "
               "gradients.")
-NEVER_UPDATED = ("parameters never updated", "The loop never keeps the new parameters: assign the step's new "
-                 "dict back to `params` (params = gd_step(params, grads, lr), or params = {name: params[name] "
-                 "- lr * grads[name] for name in params}), so that the next step starts from it.")
+NEVER_UPDATED = ("parameters never updated", "The loop never keeps the new parameters: assign each step's new "
+                 "dict back to `params` (params = {name: params[name] - lr * grads[name] for name in params}, "
+                 "or the new dict your step function returns), so that the next step starts from it.")
 LR_OVER_N = ("lr divided by the batch size", "The gradients are already the batch mean (the loss's 1/N is in "
              "them): use lr itself, not lr divided by the number of examples.")
+
+
+# the mistakes of a gradient step (gd_step) and of the loops of such steps (train_gd and sgd_epoch)
+DOWNHILL = ("sign error", "Gradient descent goes downhill: W <- W - lr dW.")
 
 
 register(Check(
     name="gd_step", exercise="ex4_gradient_descent", args=("params", "grads", "lr"),
     make_inputs=_params_inputs, reference=_gd_step,
     visible=[{"seed": 0}, {"seed": 1, "n": 2, "m": 3, "k": 1, "lr": 0.1}],
-    mistakes=[Mistake("sign error", "Gradient descent goes downhill: W <- W - lr dW.",
-                      lambda params, grads, lr: _gd_step(params, grads, -lr))],
+    mistakes=[Mistake(*DOWNHILL, lambda params, grads, lr: _gd_step(params, grads, -lr))],
     forbidden=("bpcourse.optim.gd_update", "bpcourse.optim.SGD.step", "bpcourse.optim.momentum_update"),
 ))
 
@@ -886,8 +923,7 @@ register(Check(
     name="train_gd", exercise="ex4_gradient_descent", args=("x", "y", "params", "lr", "steps"),
     make_inputs=_train_inputs, reference=_train_gd, output_names=("params", "losses"),
     visible=[{"seed": 0, "steps": 1, "note": "one step"}, {"seed": 1}, {"seed": 2, "N": 5, "k": 2, "steps": 3}],
-    mistakes=[Mistake("sign error", "Gradient descent goes downhill: W <- W - lr dW.",
-                      lambda x, y, params, lr, steps: _train_gd(x, y, params, lr, steps, sign=-1.0)),
+    mistakes=[Mistake(*DOWNHILL, lambda x, y, params, lr, steps: _train_gd(x, y, params, lr, steps, sign=-1.0)),
               Mistake(*LOSS_AFTER, lambda x, y, params, lr, steps: _train_gd(x, y, params, lr, steps,
                                                                               loss_after=True)),
               Mistake(*NEVER_UPDATED, lambda x, y, params, lr, steps: _train_gd(x, y, params, lr, steps,
@@ -920,14 +956,15 @@ def _sgd_inputs(rng, N=10, n=2, m=3, k=1, lr=1.0, batch_size=4):
 
 
 def _sgd_epoch(x, y, params, lr, batch_size, seed, loss_after=False, update=True, full_batch=False,
-               lr_over_n=False):
+               lr_over_n=False, sign=1.0):
     """The reference (the defaults) and, through the keywords, the known mistakes of the loop."""
     params = {name: p.copy() for name, p in params.items()}
     history = []
     for idx in batching.batch_indices(len(x), batch_size, rng=seed):
         xb, yb = (x, y) if full_batch else (x[idx], y[idx])
         L, g = network.gradients(xb, yb, **params)
-        new = _gd_step(params, _grads_by_name(g), lr / len(idx) if lr_over_n else lr)
+        grads = {k: sign * v for k, v in _grads_by_name(g).items()}
+        new = _gd_step(params, grads, lr / len(idx) if lr_over_n else lr)
         params = new if update else params
         history.append(network.gradients(xb, yb, **params)[0] if loss_after else L)
     return params, history
@@ -975,6 +1012,7 @@ register(Check(
               Mistake("the whole set at every step", "Each step's gradients come from its own batch only: "
                       "network.gradients(x[idx], y[idx], ...), not (x, y).",
                       lambda *a: _sgd_epoch(*a, full_batch=True)),
+              Mistake(*DOWNHILL, lambda *a: _sgd_epoch(*a, sign=-1.0)),
               Mistake(*LOSS_AFTER, lambda *a: _sgd_epoch(*a, loss_after=True)),
               Mistake(*NEVER_UPDATED, lambda *a: _sgd_epoch(*a, update=False)),
               Mistake(*LR_OVER_N, lambda *a: _sgd_epoch(*a, lr_over_n=True)),
@@ -1019,15 +1057,17 @@ def _bn_backward(dout, x, gamma, eps):
 
 
 BN_EPS_UNUSED = ("eps not used", "Use the eps you are given, inside the square root: "
-                 "x_hat = (x - mu) / sqrt(var + eps). (This check passes eps = 0.1, not 1e-5.)")
+                 "x_hat = (x - mu) / sqrt(var + eps); the checks pass different values of eps.")
+BN_EVAL_EPS_UNUSED = ("eps not used", "Use the eps you are given, inside the square root: "
+                      "x_hat = (x - running_mean) / sqrt(running_var + eps); the checks pass different values of eps.")
 BN_LARGE_EPS = {"seed": 3, "N": 5, "D": 2, "eps": 0.1, "note": "a larger eps"}
 
 
-def _bn_eps_mistakes(reference, n_before):
+def _bn_eps_mistakes(reference, n_before, text=BN_EPS_UNUSED):
     """The answers that ignore eps: a fixed 1e-5 or none at all (eps is the argument after n_before others)."""
     def fixed(value):
         return lambda *args: reference(*args[:n_before], value, *args[n_before + 1:])
-    return [Mistake(*BN_EPS_UNUSED, fixed(1e-5)), Mistake(*BN_EPS_UNUSED, fixed(0.0))]
+    return [Mistake(*text, fixed(1e-5)), Mistake(*text, fixed(0.0))]
 
 
 def _bn_backward_no_stats(dout, x, gamma, eps):
@@ -1084,7 +1124,7 @@ register(Check(
         x, gamma, beta, running_mean, running_var, eps)[0],
     visible=[{"seed": 0, "N": 4, "D": 3}, {"seed": 1, "N": 1, "D": 2, "note": "one example"}, BN_LARGE_EPS],
     mistakes=_bn_eps_mistakes(lambda x, gamma, beta, running_mean, running_var, eps: layers.batchnorm_eval_forward(
-                  x, gamma, beta, running_mean, running_var, eps)[0], 5) + [
+                  x, gamma, beta, running_mean, running_var, eps)[0], 5, BN_EVAL_EPS_UNUSED) + [
               Mistake("eps outside the square root", "x_hat = (x - running_mean) / sqrt(running_var + eps).",
                       lambda x, gamma, beta, running_mean, running_var, eps:
                       gamma * (x - running_mean) / (np.sqrt(running_var) + eps) + beta),

@@ -261,6 +261,7 @@ def _loop(template, name, **change):
     ("train_gd", _TRAIN_GD, {"keep": "pass"}, "parameters never updated"),
     ("train_gd", _TRAIN_GD, {"lr": "lr / len(x)"}, "lr divided by the batch size"),
     ("train_gd", _TRAIN_GD, {"steps": "steps + 1"}, "losses should have 1 item; got 2"),
+    ("sgd_epoch", _SGD_EPOCH, {"lr": "-lr"}, "known mistake: sign error"),
     ("sgd_epoch", _SGD_EPOCH, {}, None),
     ("sgd_epoch", _SGD_EPOCH, {"data": "x, y"}, "the whole set at every step"),
     ("sgd_epoch", _SGD_EPOCH, {"after": "network.gradients(x[idx], y[idx], **params)[0]"},
@@ -278,6 +279,67 @@ def test_a_learners_wrong_training_loop_is_named(capsys, name, template, change,
     with pytest.raises(selfcheck.SelfCheckFailed):
         selfcheck.check(name, answer)
     assert said in capsys.readouterr().out
+
+
+def _failed_check_output(capsys, name, answer):
+    """What the self-check of ``name`` prints for ``answer``, which must fail it."""
+    with pytest.raises(selfcheck.SelfCheckFailed):
+        selfcheck.check(name, answer)
+    return capsys.readouterr().out
+
+
+def test_a_loop_one_step_short_is_told_its_length_not_a_mistake_it_does_not_make(capsys):
+    # with steps = 1 the short loop returns the parameters unchanged, as "never updated" would:
+    # the losses say what is wrong, and no mistake is named that explains only the parameters
+    answer = _loop(_TRAIN_GD, "train_gd", steps="steps - 1")
+    out = _failed_check_output(capsys, "train_gd", answer)
+    assert "losses should have 1 item; got 0" in out
+    assert "never updated" not in out
+
+
+def test_a_stub_helper_is_named_not_the_function_that_calls_it(capsys):
+    namespace = {}
+    exec("from bpcourse import network\n" + _TRAIN_GD.format(**{**_RIGHT, "keep": "params = gd_step(params, {}, lr)"})
+         + "\ndef gd_step(params, grads, lr):\n    raise NotImplementedError()\n", namespace)
+    out = _failed_check_output(capsys, "train_gd", namespace["train_gd"])
+    assert "train_gd calls your `gd_step`, which is not written yet" in out
+    assert "train_gd is not written yet" not in out
+
+
+def test_numerical_gradient_must_use_the_eps_it_is_given(capsys):
+    def fixed_step(f, x, eps=1e-5):
+        grad = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            old = x[i]
+            x[i] = old + 1e-6
+            up = f()
+            x[i] = old - 1e-6
+            down = f()
+            x[i] = old
+            grad[i] = (up - down) / 2e-6
+        return grad
+
+    out = _failed_check_output(capsys, "numerical_gradient", fixed_step)
+    assert "2 of 3 visible checks passed" in out and "known mistake: eps not used" in out
+
+
+def test_forward_returning_a_dict_is_asked_for_the_tuple_the_docstring_names(capsys):
+    def as_dict(x, W1, b1, W2, b2):
+        z1 = x @ W1.T + b1
+        h = 1 / (1 + np.exp(-z1))
+        z2 = h @ W2.T + b2
+        return {"z1": z1, "h": h, "z2": z2, "y_hat": 1 / (1 + np.exp(-z2))}
+
+    out = _failed_check_output(capsys, "forward", as_dict)
+    assert "should be a tuple of 4 values (z1, h, z2, y_hat); got a dict" in out and "ForwardPass" not in out
+
+
+def test_a_shape_error_going_back_hints_at_the_backward_products(capsys):
+    def wrong_way(delta2, W2, h):
+        return (W2 @ delta2) * h * (1 - h)
+
+    out = _failed_check_output(capsys, "hidden_delta", wrong_way)
+    assert "delta2 @ W2" in out and "x @ W.T + b" not in out
 
 
 def test_batch_indices_from_the_legacy_generator_is_named(capsys):
@@ -321,6 +383,8 @@ def test_numerical_gradient_that_forgets_to_restore_x_is_an_in_place_change():
 
     verdict, _ = selfcheck.run_case(selfcheck.CHECKS["numerical_gradient"], no_restore, {"seed": 0, "shape": [3]})
     assert not verdict.ok and verdict.mistake == "in-place change of the input"
+    # f reads x, so the advice is to put each entry back, not to work on a copy (a copy gives zeros)
+    assert "put it back after the two calls" in verdict.reason and "x.copy()" not in verdict.reason
 
 
 def test_stub_says_not_written_yet(capsys):
