@@ -1070,6 +1070,17 @@ def _bn_eps_mistakes(reference, n_before, text=BN_EPS_UNUSED):
     return [Mistake(*text, fixed(1e-5)), Mistake(*text, fixed(0.0))]
 
 
+def _bn_backward_dx_axis1(dout, x, gamma, eps):
+    """dx with its two sums over the features (axis 1) instead of the batch."""
+    dx, dgamma, dbeta = _bn_backward(dout, x, gamma, eps)
+    N = x.shape[0]
+    x_hat = _bn_forward(x, np.ones_like(gamma), np.zeros_like(gamma), eps)
+    dx_hat = dout * gamma
+    dx = (N * dx_hat - dx_hat.sum(axis=1, keepdims=True)
+          - x_hat * (dx_hat * x_hat).sum(axis=1, keepdims=True)) / (N * np.sqrt(x.var(axis=0) + eps))
+    return dx, dgamma, dbeta
+
+
 def _bn_backward_no_stats(dout, x, gamma, eps):
     dx, dgamma, dbeta = _bn_backward(dout, x, gamma, eps)
     return dout * gamma / np.sqrt(x.var(axis=0) + eps), dgamma, dbeta
@@ -1111,7 +1122,10 @@ register(Check(
                       "value per feature.", lambda dout, x, gamma, eps: (
                           _bn_backward(dout, x, gamma, eps)[0],
                           (dout * _bn_forward(x, np.ones_like(gamma), np.zeros_like(gamma), eps)).sum(axis=1),
-                          dout.sum(axis=1)))],
+                          dout.sum(axis=1))),
+              Mistake("wrong axis in batch-norm statistics", "The two sums inside dx run over the batch, "
+                      "axis=0, as in the forward pass's mean and variance: sum_p dx_hat_p and "
+                      "sum_p dx_hat_p x_hat_p, one value per feature.", _bn_backward_dx_axis1)],
     forbidden=("bpcourse.layers.batchnorm_backward", "bpcourse.layers.batchnorm_backward_graph",
                "bpcourse.layers.BatchNorm.backward"),
 ))

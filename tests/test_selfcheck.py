@@ -342,6 +342,20 @@ def test_a_shape_error_going_back_hints_at_the_backward_products(capsys):
     assert "delta2 @ W2" in out and "x @ W.T + b" not in out
 
 
+def test_batch_norm_backward_summing_over_the_features_in_dx_is_named(capsys):
+    def axis1(dout, x, gamma, eps):
+        N = x.shape[0]
+        inv_std = 1 / np.sqrt(x.var(axis=0) + eps)
+        x_hat = (x - x.mean(axis=0)) * inv_std
+        dx_hat = dout * gamma
+        dx = inv_std / N * (N * dx_hat - dx_hat.sum(axis=1, keepdims=True)
+                            - x_hat * (dx_hat * x_hat).sum(axis=1, keepdims=True))
+        return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
+
+    out = _failed_check_output(capsys, "batchnorm_backward", axis1)
+    assert "known mistake: wrong axis in batch-norm statistics. The two sums inside dx" in out
+
+
 def test_batch_indices_from_the_legacy_generator_is_named(capsys):
     def legacy(N, batch_size, seed):
         np.random.seed(seed)
