@@ -176,6 +176,43 @@ SEEK_INPUTS = "import glob\n_seen = glob.glob('../io/in_*')"
 FLOOD = make_notebook(after=("for i in range(20_000):\n    print(f'{i:099d}')",))
 FLOOD_CELL = len(nbformat.reads(FLOOD, as_version=4).cells) - 1
 
+# answers whose values are computed only when the grader reads them, by the package's own code in a
+# module-level helper (out of reach of the static check, and once outside the runtime guard): the
+# grader reads what the object holds, and reads it while the guard is on
+LAZY_ARRAY = """from bpcourse import activations
+
+class _Later(np.ndarray):
+    def _fill(self):
+        if getattr(self, "_todo", None) is not None:
+            todo, self._todo = self._todo, None
+            np.ndarray.__setitem__(self, Ellipsis, todo())
+    @property
+    def dtype(self):
+        self._fill()
+        return np.ndarray.dtype.__get__(self)
+    @property
+    def size(self):
+        self._fill()
+        return np.ndarray.size.__get__(self)
+
+def _theirs(z):
+    return activations.sigmoid_prime(z)
+
+def sigmoid_prime(z):
+    out = np.zeros(np.shape(z)).view(_Later)
+    out._todo = lambda: _theirs(z)
+    return out"""
+LAZY_TUPLE = """from bpcourse import network
+
+class _LaterTuple(tuple):
+    def __iter__(self):
+        return iter(network.forward(*tuple.__iter__(self)))
+    def __len__(self):
+        return 4
+
+def forward(x, W1, b1, W2, b2):
+    return _LaterTuple((x, W1, b1, W2, b2))"""
+
 # name -> (file content, expected score, {function or "notes": text the reason must contain})
 CASES = {
     "correct": (make_notebook(), 4, {f: "passed" for f in FUNCTIONS}),
@@ -230,6 +267,8 @@ CASES = {
     "tampers_with_grader_files": (make_notebook(before=(TAMPER,)), 0, {"notes": "changed the grader's own files"}),
     "warning": (make_notebook({"sigmoid": "import warnings\n" + SIGMOID.replace(
         "    return", "    warnings.warn('a harmless warning')\n    return")}), 4, {f: "passed" for f in FUNCTIONS}),
+    "lazy_array": (make_notebook({"sigmoid_prime": LAZY_ARRAY}), 3, {"sigmoid_prime": "wrong values"}),
+    "lazy_tuple": (make_notebook({"forward": LAZY_TUPLE}), 2, {"forward": "should have 4 items; got 5"}),
     "calls_package": (make_notebook({"sigmoid": "import bpcourse\n\ndef sigmoid(z):\n    return bpcourse.sigmoid(z)"}),
                       3, {"sigmoid": "no credit"}),
     "package_alias": (make_notebook({"sigmoid": "from bpcourse.activations import sigmoid"}), 3,

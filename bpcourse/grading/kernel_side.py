@@ -155,6 +155,11 @@ def run(user_ns, spec_path):
         sys.setprofile(watch)
         try:
             output = fn(*args)
+            # encoded here, still blocked, watched and timed: an answer can be an object whose
+            # values are computed only when they are read (a lazy array subclass, a tuple with
+            # its own __iter__), and reading it must not escape the guard
+            encoded = encode(output, arrays), encode({k: v for k, v in data.items() if k not in spec["callables"]},
+                                                      arrays)
             record["status"] = "ok"
         except _CaseTimeout:
             record["status"] = "timeout"
@@ -174,9 +179,7 @@ def run(user_ns, spec_path):
         record["seconds"] = time.perf_counter() - start
         record["package_calls"] = sorted(set(sys.__dict__.pop(_CALLS, [])))
         if record["status"] == "ok":
-            record["output"] = encode(output, arrays)
-            record["inputs_after"] = encode({k: v for k, v in data.items() if k not in spec["callables"]},
-                                            arrays)
+            record["output"], record["inputs_after"] = encoded
         result["cases"].append(record)
     _drop_event_callbacks()
     return save(out, result, arrays)

@@ -34,7 +34,10 @@ def encode(obj, arrays, depth=0):
     """A JSON-able tree for ``obj``; its arrays go into the dict ``arrays`` (for np.savez)."""
     if depth > MAX_DEPTH:
         return {"__opaque__": "a value nested too deeply"}
+    # a subclass's own attributes (a dtype property, __iter__, items) are not consulted: they are
+    # the learner's code, and the values must be what the object holds, not what it says it holds
     if isinstance(obj, np.ndarray):
+        obj = np.ndarray.view(obj, np.ndarray)
         if obj.dtype.kind not in "biuf":
             return {"__opaque__": f"an array of shape {obj.shape} and dtype {obj.dtype}"}
         if obj.size > MAX_ELEMENTS:
@@ -51,19 +54,22 @@ def encode(obj, arrays, depth=0):
     if isinstance(obj, (bool, np.bool_)):
         return {"__bool__": bool(obj)}
     if isinstance(obj, (int, np.integer)):
-        return {"__int__": str(int(obj))}
+        return {"__int__": str(int.__int__(obj) if isinstance(obj, int) else int(obj))}
     if isinstance(obj, (float, np.floating)):
-        return {"__float__": repr(float(obj))}
+        return {"__float__": repr(float.__float__(obj) if isinstance(obj, float) else float(obj))}
     if isinstance(obj, str):
         return {"__str__": obj[:1000]}
-    if isinstance(obj, (tuple, list, dict)) and len(obj) > MAX_ITEMS:
-        return {"__opaque__": f"a {type(obj).__name__} of {len(obj)} items (too long to check)"}
+    for kind in (tuple, list, dict):
+        if isinstance(obj, kind) and kind.__len__(obj) > MAX_ITEMS:
+            return {"__opaque__": f"a {type(obj).__name__} of {kind.__len__(obj)} items (too long to check)"}
     if isinstance(obj, tuple):
-        return {"__tuple__": [encode(o, arrays, depth + 1) for o in obj]}
+        return {"__tuple__": [encode(o, arrays, depth + 1) for o in tuple.__iter__(obj)]}
     if isinstance(obj, list):
-        return {"__list__": [encode(o, arrays, depth + 1) for o in obj]}
-    if isinstance(obj, dict) and all(isinstance(k, str) for k in obj):
-        return {"__dict__": {k: encode(v, arrays, depth + 1) for k, v in obj.items()}}
+        return {"__list__": [encode(o, arrays, depth + 1) for o in list.__iter__(obj)]}
+    if isinstance(obj, dict):
+        items = list(dict.items(obj))
+        if all(type(k) is str for k, _ in items):
+            return {"__dict__": {k: encode(v, arrays, depth + 1) for k, v in items}}
     return {"__opaque__": f"a {type(obj).__name__}"}
 
 
