@@ -1126,8 +1126,10 @@ register(Check(
               Mistake("wrong axis in batch-norm statistics", "The two sums inside dx run over the batch, "
                       "axis=0, as in the forward pass's mean and variance: sum_p dx_hat_p and "
                       "sum_p dx_hat_p x_hat_p, one value per feature.", _bn_backward_dx_axis1)],
+    # numerical_gradient too: centred differences of the forward pass are a check of the
+    # backward pass, not one (they pass the tolerance without any of the derivation)
     forbidden=("bpcourse.layers.batchnorm_backward", "bpcourse.layers.batchnorm_backward_graph",
-               "bpcourse.layers.BatchNorm.backward"),
+               "bpcourse.layers.BatchNorm.backward", "bpcourse.gradcheck.numerical_gradient"),
 ))
 
 register(Check(

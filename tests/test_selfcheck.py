@@ -356,6 +356,21 @@ def test_batch_norm_backward_summing_over_the_features_in_dx_is_named(capsys):
     assert "known mistake: wrong axis in batch-norm statistics. The two sums inside dx" in out
 
 
+def test_batch_norm_backward_by_centred_differences_earns_nothing(capsys):
+    from bpcourse.gradcheck import numerical_gradient
+
+    def numeric(dout, x, gamma, eps):
+        beta = np.zeros_like(gamma)
+
+        def forward():
+            x_hat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)
+            return float(np.sum(dout * (gamma * x_hat + beta)))
+        return numerical_gradient(forward, x), numerical_gradient(forward, gamma), numerical_gradient(forward, beta)
+
+    out = _failed_check_output(capsys, "batchnorm_backward", numeric)
+    assert "calls the package's own bpcourse.gradcheck.numerical_gradient" in out
+
+
 def test_batch_indices_from_the_legacy_generator_is_named(capsys):
     def legacy(N, batch_size, seed):
         np.random.seed(seed)
