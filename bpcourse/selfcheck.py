@@ -326,14 +326,14 @@ class Verdict:
     mistake: str = ""
 
 
+SHAPE_ERROR = r"matmul|shapes? .* not aligned|could not be broadcast|operands could not"
+
 # (pattern of the error message, which checks it concerns, hint)
 ERROR_HINTS = [
-    (r"matmul|shapes? .* not aligned|could not be broadcast|operands could not",
-     lambda chk: "gamma" not in chk.args and "delta2" not in chk.args,
+    (SHAPE_ERROR, lambda chk: "gamma" not in chk.args and "delta2" not in chk.args,
      "Check the shapes: weights are stored (out, in) and a batch has one example per row, "
      "so a layer computes x @ W.T + b."),
-    (r"matmul|shapes? .* not aligned|could not be broadcast|operands could not",
-     lambda chk: "delta2" in chk.args,
+    (SHAPE_ERROR, lambda chk: "delta2" in chk.args,
      "Check the shapes: a batch has one example per row and weights are stored (out, in), so going back "
      "delta2 (N, k) meets W2 (k, m) as delta2 @ W2, and each gradient has the shape of its parameter: "
      "dW2 = delta2.T @ h is (k, m)."),
@@ -880,8 +880,9 @@ def _train_inputs(rng, N=8, n=2, m=3, k=1, lr=2.0, steps=5):
             "lr": float(lr), "steps": int(steps)}
 
 
-def _grads_by_name(g):
-    return {"W1": g.dW1, "b1": g.db1, "W2": g.dW2, "b2": g.db2}
+def _grads_by_name(g, sign=1.0):
+    """network.gradients' g as a dict by parameter name; sign=-1 flips it (the sign-error mistake)."""
+    return {"W1": sign * g.dW1, "b1": sign * g.db1, "W2": sign * g.dW2, "b2": sign * g.db2}
 
 
 def _train_gd(x, y, params, lr, steps, sign=1.0, loss_after=False, update=True):
@@ -890,7 +891,7 @@ def _train_gd(x, y, params, lr, steps, sign=1.0, loss_after=False, update=True):
     history = []
     for _ in range(steps):
         L, g = network.gradients(x, y, **params)
-        new = _gd_step(params, {k: sign * v for k, v in _grads_by_name(g).items()}, lr)
+        new = _gd_step(params, _grads_by_name(g, sign), lr)
         params = new if update else params
         history.append(network.gradients(x, y, **params)[0] if loss_after else L)
     return params, history
@@ -963,8 +964,7 @@ def _sgd_epoch(x, y, params, lr, batch_size, seed, loss_after=False, update=True
     for idx in batching.batch_indices(len(x), batch_size, rng=seed):
         xb, yb = (x, y) if full_batch else (x[idx], y[idx])
         L, g = network.gradients(xb, yb, **params)
-        grads = {k: sign * v for k, v in _grads_by_name(g).items()}
-        new = _gd_step(params, grads, lr / len(idx) if lr_over_n else lr)
+        new = _gd_step(params, _grads_by_name(g, sign), lr / len(idx) if lr_over_n else lr)
         params = new if update else params
         history.append(network.gradients(xb, yb, **params)[0] if loss_after else L)
     return params, history
@@ -1071,13 +1071,15 @@ def _bn_eps_mistakes(reference, n_before, text=BN_EPS_UNUSED):
 
 
 def _bn_backward_dx_axis1(dout, x, gamma, eps):
-    """dx with its two sums over the features (axis 1) instead of the batch."""
-    dx, dgamma, dbeta = _bn_backward(dout, x, gamma, eps)
+    """dx = inv_std / N * (N dx_hat - sum dx_hat - x_hat * sum(dx_hat * x_hat)) with its two sums
+    over the features (axis 1) instead of the batch; dgamma and dbeta right."""
+    _, dgamma, dbeta = _bn_backward(dout, x, gamma, eps)
     N = x.shape[0]
-    x_hat = _bn_forward(x, np.ones_like(gamma), np.zeros_like(gamma), eps)
+    inv_std = 1.0 / np.sqrt(x.var(axis=0) + eps)
+    x_hat = (x - x.mean(axis=0)) * inv_std
     dx_hat = dout * gamma
-    dx = (N * dx_hat - dx_hat.sum(axis=1, keepdims=True)
-          - x_hat * (dx_hat * x_hat).sum(axis=1, keepdims=True)) / (N * np.sqrt(x.var(axis=0) + eps))
+    dx = inv_std / N * (N * dx_hat - dx_hat.sum(axis=1, keepdims=True)
+                        - x_hat * (dx_hat * x_hat).sum(axis=1, keepdims=True))
     return dx, dgamma, dbeta
 
 
