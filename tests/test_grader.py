@@ -195,8 +195,8 @@ class _Later(np.ndarray):
         self._fill()
         return np.ndarray.size.__get__(self)
 
-def _theirs(z):
-    return activations.sigmoid_prime(z)
+def _theirs(z):   # a name the static check cannot read, so only the runtime guard sees the call
+    return getattr(activations, "sigmoid_" + "prime")(z)
 
 def sigmoid_prime(z):
     out = np.zeros(np.shape(z)).view(_Later)
@@ -206,7 +206,7 @@ LAZY_TUPLE = """from bpcourse import network
 
 class _LaterTuple(tuple):
     def __iter__(self):
-        return iter(network.forward(*tuple.__iter__(self)))
+        return iter(getattr(network, "for" + "ward")(*tuple.__iter__(self)))
     def __len__(self):
         return 4
 
@@ -417,6 +417,15 @@ def test_grading_the_exercises_as_shipped_gives_zero_with_a_reason_per_function(
     (["from bpcourse import *\n", "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))"], False),
     (["import bpcourse\ndef sigmoid(z):\n    return 1 / (1 + np.exp(-z))\n", "%timeit sigmoid(1.0)"], False),
     (["from bpcourse import tanh\ndef sigmoid(z):\n    return 0.5 * (1 + tanh(z / 2))"], False),
+    # through the notebook's own helpers, however deep, and a class's method
+    (["import bpcourse\ndef _inner(z):\n    return bpcourse.sigmoid(z)\n",
+      "def _outer(z):\n    return _inner(z)\ndef sigmoid(z):\n    return _outer(z)"], True),
+    (["import bpcourse\nclass S:\n    def f(self, z):\n        return bpcourse.sigmoid(z)\n"
+      "def sigmoid(z):\n    return S().f(z)"], True),
+    (["import bpcourse\ndef unused(z):\n    return bpcourse.sigmoid(z)\n"
+      "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))"], False),
+    (["def a(z):\n    return b(z)\ndef b(z):\n    return a(z) if z > 0 else 1 / (1 + np.exp(-z))\n"
+      "def sigmoid(z):\n    return a(z)"], False),
 ])
 def test_static_check_finds_the_package_implementation(cells, uses):
     from bpcourse.grading import static

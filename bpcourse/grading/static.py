@@ -97,7 +97,8 @@ def package_uses(name, forbidden, trees, definitions):
     """The forbidden package functions the definition of ``name`` refers to (dotted names).
 
     Catches ``def f(...): return bpcourse.network.forward(...)``, an imported alias of
-    it, ``f = bpcourse.network.forward`` and ``from bpcourse.network import forward as f``.
+    it, ``f = bpcourse.network.forward`` and ``from bpcourse.network import forward as f``,
+    also from inside the notebook's own functions and classes that ``name`` calls.
     """
     if name not in definitions:
         return []
@@ -114,12 +115,20 @@ def package_uses(name, forbidden, trees, definitions):
                 if obj is not None and id(obj) in targets:
                     found.append(targets[id(obj)])
         return found
-    for sub in ast.walk(node):
-        if isinstance(sub, (ast.Name, ast.Attribute)):
-            d = _dotted(sub, aliases)
-            obj = resolve(d) if d else None
-            if obj is not None and id(obj) in targets and targets[id(obj)] not in found:
-                found.append(targets[id(obj)])
+    # the graded definition and every function or class of the notebook it names, and theirs
+    todo, seen = [node], {name}
+    while todo:
+        for sub in ast.walk(todo.pop()):
+            if isinstance(sub, ast.Name) and sub.id not in seen and sub.id in definitions:
+                helper = definitions[sub.id][1]
+                if isinstance(helper, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    seen.add(sub.id)
+                    todo.append(helper)
+            if isinstance(sub, (ast.Name, ast.Attribute)):
+                d = _dotted(sub, aliases)
+                obj = resolve(d) if d else None
+                if obj is not None and id(obj) in targets and targets[id(obj)] not in found:
+                    found.append(targets[id(obj)])
     return found
 
 
