@@ -32,6 +32,9 @@ class Value:
     - _children: the Values this one was computed from (set by the operations)
     - _op: the operation that made it, e.g. "*" (for printing and drawing)
     - label: an optional name, e.g. "W1[0,1]"
+
+    Each operation's docstring states its forward computation and its local
+    derivatives, with a = self, b = other and out = the result.
     """
 
     def __init__(self, data, _children=(), _op="", label=""):
@@ -52,121 +55,151 @@ class Value:
     # ------------------------------------------------------------ operations
 
     def __add__(self, other):
+        """add: out = a + b; d out/d a = 1, d out/d b = 1"""
         other = _as_value(other)
         out = Value(self.data + other.data, (self, other), "+")
 
-        def _backward():                 # d(a + b)/da = 1, d(a + b)/db = 1
+        def _backward():
             self.grad += out.grad
             other.grad += out.grad
         out._backward = _backward
         return out
 
     def __mul__(self, other):
+        """multiply: out = a b; d out/d a = b, d out/d b = a"""
         other = _as_value(other)
         out = Value(self.data * other.data, (self, other), "*")
 
-        def _backward():                 # d(a b)/da = b, d(a b)/db = a
+        def _backward():
             self.grad += other.data * out.grad
             other.grad += self.data * out.grad
         out._backward = _backward
         return out
 
     def __pow__(self, p):
+        """power: out = a^p for a number p; d out/d a = p a^(p-1)"""
         if not isinstance(p, numbers.Real):
             raise TypeError(f"Value ** p: the exponent p must be a number, got {type(p).__name__}; "
                             "for a Value exponent write (p * a.log()).exp()")
-        out = Value(self.data ** p, (self,), f"**{p:g}")
+        if self.data < 0 and not float(p).is_integer():
+            raise ValueError(f"Value ** p: a negative base ({self.data:g}) needs an integer power p, "
+                             f"got {p:.3g}")
+        if self.data == 0 and p < 0:
+            raise ZeroDivisionError(f"Value ** p: 0 cannot be raised to a negative power p, got {p:g}")
+        out = Value(_power(self.data, p), (self,), f"**{p:g}")
 
-        def _backward():                 # d(a^p)/da = p a^(p-1)
-            self.grad += p * self.data ** (p - 1) * out.grad
+        def _backward():
+            if p == 0:                   # a^0 = 1 for every a, 0 included: a constant
+                local = 0.0
+            elif self.data == 0 and p < 1:
+                local = math.inf         # e.g. sqrt(a) = a^0.5 at a = 0: a vertical tangent
+            else:
+                local = p * _power(self.data, p - 1)
+            self.grad += local * out.grad
         out._backward = _backward
         return out
 
     def __neg__(self):
+        """negate: out = -a; d out/d a = -1"""
         out = Value(-self.data, (self,), "neg")
 
-        def _backward():                 # d(-a)/da = -1
+        def _backward():
             self.grad -= out.grad
         out._backward = _backward
         return out
 
     def __sub__(self, other):
+        """subtract: out = a - b; d out/d a = 1, d out/d b = -1"""
         other = _as_value(other)
         out = Value(self.data - other.data, (self, other), "-")
 
-        def _backward():                 # d(a - b)/da = 1, d(a - b)/db = -1
+        def _backward():
             self.grad += out.grad
             other.grad -= out.grad
         out._backward = _backward
         return out
 
     def __truediv__(self, other):
+        """divide: out = a / b; d out/d a = 1/b, d out/d b = -a/b^2 = -(a/b)/b"""
         other = _as_value(other)
         if other.data == 0:
             raise ZeroDivisionError("Value / Value: division by a Value whose data is 0")
         out = Value(self.data / other.data, (self, other), "/")
 
-        def _backward():                 # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+        def _backward():                 # -(a/b)/b, not -a/b**2: b**2 underflows for |b| < 1.5e-154
             self.grad += out.grad / other.data
-            other.grad -= self.data / other.data ** 2 * out.grad
+            other.grad -= out.data / other.data * out.grad
         out._backward = _backward
         return out
 
     def exp(self):
-        out = Value(math.exp(self.data), (self,), "exp")
+        """exp: out = e^a; d out/d a = e^a = out"""
+        try:
+            e = math.exp(self.data)
+        except OverflowError:            # a > 709.78: beyond the largest float, so inf (as a * b gives)
+            e = math.inf
+        out = Value(e, (self,), "exp")
 
-        def _backward():                 # d(e^a)/da = e^a
+        def _backward():
             self.grad += out.data * out.grad
         out._backward = _backward
         return out
 
     def log(self):
+        """log: out = ln a, for a > 0; d out/d a = 1/a"""
         if self.data <= 0:
             raise ValueError(f"Value.log: the natural log needs data > 0, got {self.data!r}")
         out = Value(math.log(self.data), (self,), "log")
 
-        def _backward():                 # d(ln a)/da = 1/a
+        def _backward():
             self.grad += out.grad / self.data
         out._backward = _backward
         return out
 
     def tanh(self):
+        """tanh: out = tanh a; d out/d a = 1 - tanh(a)^2 = 1 - out^2"""
         out = Value(math.tanh(self.data), (self,), "tanh")
 
-        def _backward():                 # d(tanh a)/da = 1 - tanh(a)^2
+        def _backward():
             self.grad += (1.0 - out.data ** 2) * out.grad
         out._backward = _backward
         return out
 
     def sigmoid(self):
+        """sigmoid: out = 1/(1+e^-a); d out/d a = out (1 - out)"""
         a = self.data                    # 1/(1+e^-a), or e^a/(1+e^a) for a < 0: no overflow
         s = 1.0 / (1.0 + math.exp(-a)) if a >= 0 else math.exp(a) / (1.0 + math.exp(a))
         out = Value(s, (self,), "sigmoid")
 
-        def _backward():                 # d(sigma(a))/da = sigma(a) (1 - sigma(a))
+        def _backward():
             self.grad += out.data * (1.0 - out.data) * out.grad
         out._backward = _backward
         return out
 
     def relu(self):
+        """relu: out = max(0, a); d out/d a = 1 if a > 0 else 0"""
         out = Value(max(self.data, 0.0), (self,), "relu")
 
-        def _backward():                 # d(max(0, a))/da = 1 if a > 0 else 0
+        def _backward():
             self.grad += (self.data > 0) * out.grad
         out._backward = _backward
         return out
 
     # number on the left: 2 + a, 2 * a, 2 - a, 2 / a
     def __radd__(self, other):
+        """number + Value: 2 + a is a + 2 (see __add__)"""
         return self + other
 
     def __rmul__(self, other):
+        """number * Value: 2 * a is a * 2 (see __mul__)"""
         return self * other
 
     def __rsub__(self, other):
+        """number - Value: 2 - a is Value(2) - a (see __sub__)"""
         return _as_value(other) - self
 
     def __rtruediv__(self, other):
+        """number / Value: 2 / a is Value(2) / a (see __truediv__)"""
         return _as_value(other) / self
 
     # ------------------------------------------------------------ backward
@@ -212,6 +245,16 @@ def _as_value(x):
     return x if isinstance(x, Value) else Value(x)
 
 
+def _power(a, p):
+    """a ** p for floats, but inf (with the sign of a^p) where Python raises OverflowError,
+    as a * b does: Value(1e200) ** 2 is inf, like Value(1e200) * Value(1e200)."""
+    try:
+        return a ** p
+    except OverflowError:
+        odd = float(p).is_integer() and int(p) % 2 == 1
+        return -math.inf if a < 0 and odd else math.inf
+
+
 # ---------------------------------------------------------- numpy arrays of Values
 
 def values(array, label=""):
@@ -220,14 +263,15 @@ def values(array, label=""):
     With a label, each Value is named after its index: values(W1, "W1")[0, 1].label == "W1[0,1]".
     Object arrays keep numpy's operators: ``x @ W1v.T + b1v`` builds the graph of a dense layer.
     """
-    try:
-        array = np.asarray(array, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"values(array): array must hold numbers, got {type(array).__name__}") from e
-    out = np.empty(array.shape, dtype=object)
-    for idx in np.ndindex(array.shape):
-        name = f"{label}[{','.join(map(str, idx))}]" if label else ""
-        out[idx] = Value(float(array[idx]), label=name)
+    entries = np.asarray(array, dtype=object)   # as given, so that None or "1.0" is caught, not made nan
+    out = np.empty(entries.shape, dtype=object)
+    for idx in np.ndindex(entries.shape):
+        index = ",".join(map(str, idx))
+        if not isinstance(entries[idx], numbers.Real):
+            where = f"array[{index}]" if idx else "array"
+            raise TypeError(f"values(array): {where} must be a real number, "
+                            f"got {type(entries[idx]).__name__} {entries[idx]!r}")
+        out[idx] = Value(entries[idx], label=f"{label}[{index}]" if label else "")
     return out
 
 
@@ -238,9 +282,21 @@ def apply(f, array):
 
 def data(array):
     """The numbers of an array of Values, as a float64 array of the same shape."""
+    array = _value_array(array, "data")
     return np.array(np.frompyfunc(lambda v: v.data, 1, 1)(array), dtype=np.float64)
 
 
 def grads(array):
     """The gradients of an array of Values (after backward()), as a float64 array."""
+    array = _value_array(array, "grads")
     return np.array(np.frompyfunc(lambda v: v.grad, 1, 1)(array), dtype=np.float64)
+
+
+def _value_array(array, caller):
+    """array as an object array, checked to hold only Values: a TypeError naming caller if not."""
+    array = np.asarray(array, dtype=object)
+    for v in array.flat:
+        if not isinstance(v, Value):
+            raise TypeError(f"{caller}(array): array must hold Values (made by bpcourse.autodiff.values()), "
+                            f"got {type(v).__name__} {v!r}")
+    return array

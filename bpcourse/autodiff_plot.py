@@ -1,7 +1,7 @@
 """Drawing the computational graph of a ``bpcourse.autodiff.Value`` with matplotlib only.
 
 Layout: a node's column is its depth (every operation one column right of
-its deepest input; a leaf one column left of the first operation using it),
+its deepest input; a leaf one column left of the leftmost operation using it),
 so all arrows point right, from the inputs to the output. Each box shows the node's name or operation, its value
 and its gradient (run ``backward()`` first to see the gradients).
 """
@@ -22,11 +22,15 @@ def graph_layout(value):
     depth = {}
     for node in order:                           # inputs come first, so their depth is known
         depth[id(node)] = 1 + max((depth[id(c)] for c in node._prev), default=-1)
-    # a leaf sits just left of the first node that uses it (not always in column 0)
-    for node in reversed(order):
+    # a leaf sits just left of its leftmost user (not always in column 0): min, not max, so that a
+    # leaf used early and late, like x in (tanh(x*y) + 1) * x, is still left of every user
+    leaf_column = {}
+    for node in order:
         for child in node._prev:
             if not child._prev:
-                depth[id(child)] = max(depth[id(child)], depth[id(node)] - 1)
+                column = depth[id(node)] - 1
+                leaf_column[id(child)] = min(column, leaf_column.get(id(child), column))
+    depth.update(leaf_column)                    # >= 0: every operation has depth >= 1
     rows = {}
     position = {}
     for node in order:
@@ -40,7 +44,8 @@ def _box_text(node):
     name = node.label or ("" if node._prev else "const")
     if node._op:
         name = f"{name} = {node._op}" if node.label else node._op
-    return f"{name}\ndata {node.data:.4f}\ngrad {node.grad:.4f}"
+    # .4g, not .4f: a vanishing gradient such as sigmoid'(10) = 4.54e-05 must not print as 0.0000
+    return f"{name}\ndata {node.data:.4g}\ngrad {node.grad:.4g}"
 
 
 def draw_graph(value, ax=None, fontsize=9):

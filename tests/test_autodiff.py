@@ -228,3 +228,123 @@ def test_engine_reproduces_the_three_layer_backward_pass(N):
     for name, (engine, by_hand) in pairs.items():
         assert engine.shape == by_hand.shape, name
         assert np.max(np.abs(engine - by_hand)) <= 1e-12, name
+
+
+# ---------------------------------------------------------- edge cases: overflow, underflow, bad input
+
+def test_power_edge_cases():
+    negative_base = r"Value \*\* p: a negative base \(-8\) needs an integer power p, got 0.333"
+    with pytest.raises(ValueError, match=negative_base):
+        Value(-8.0) ** (1 / 3)
+    a = Value(-2.0)
+    (a ** 3).backward()                      # a negative base with an integer power is fine
+    assert a.grad == 12.0
+    a = Value(0.0)
+    (a ** 0).backward()                      # a^0 = 1 is a constant: derivative 0, even at 0
+    assert a.grad == 0.0
+    a = Value(0.0)
+    (a ** 0.5).backward()                    # sqrt at 0: a vertical tangent
+    assert a.grad == math.inf
+    with pytest.raises(ZeroDivisionError, match=r"Value \*\* p"):
+        Value(0.0) ** -1
+    # overflow gives inf, as multiplication does
+    assert (Value(1e200) * Value(1e200)).data == math.inf
+    a = Value(1e200)
+    out = a ** 2
+    assert out.data == math.inf
+    out.backward()
+    assert a.grad == 2e200
+    assert (Value(-1e200) ** 3).data == -math.inf
+    a = Value(1e200)
+    (a ** 3).backward()                      # 3 a^2 overflows too
+    assert a.grad == math.inf
+
+
+def test_exp_overflows_to_inf_like_multiplication():
+    a = Value(1000.0)
+    out = a.exp()
+    assert out.data == math.inf
+    out.backward()
+    assert a.grad == math.inf
+    assert Value(-1000.0).exp().data == 0.0
+    assert (Value(1000.0).sigmoid().data, Value(-1000.0).sigmoid().data) == (1.0, 0.0)
+
+
+def test_division_gradient_does_not_underflow():
+    a, b = Value(1.0), Value(1e-170)
+    out = a / b                              # b^2 = 1e-340 underflows to 0
+    assert out.data == pytest.approx(1e170, rel=1e-15)
+    out.backward()
+    assert a.grad == pytest.approx(1e170, rel=1e-15)
+    assert b.grad == -math.inf               # -a/b^2 = -1e340: beyond the largest float
+    a, b = Value(1e-200), Value(1e-160)
+    (a / b).backward()
+    assert b.grad == pytest.approx(-1e-200 / 1e-160 / 1e-160, rel=1e-14)
+
+
+def test_array_helpers_reject_what_they_cannot_use():
+    with pytest.raises(TypeError, match=r"values\(array\): array must be a real number, got NoneType"):
+        ad.values(None)
+    with pytest.raises(TypeError, match=r"values\(array\): array\[1\] must be a real number, got NoneType"):
+        ad.values([1.0, None])
+    with pytest.raises(TypeError, match=r"grads\(array\): array must hold Values \(made by .*values\(\)\)"):
+        ad.grads(np.ones(3))
+    with pytest.raises(TypeError, match=r"data\(array\): array must hold Values"):
+        ad.data(np.ones(3))
+    np.testing.assert_array_equal(ad.data(ad.values([True, 2, np.float32(0.5)])), [1.0, 2.0, 0.5])
+
+
+OPERATIONS = ["__add__", "__mul__", "__pow__", "__neg__", "__sub__", "__truediv__",
+              "exp", "log", "tanh", "sigmoid", "relu"]
+
+
+@pytest.mark.parametrize("name", OPERATIONS)
+def test_every_operation_states_its_forward_and_local_derivative(name):
+    doc = getattr(Value, name).__doc__
+    assert doc and "out =" in doc and "d out/d a =" in doc, (name, doc)
+    assert len(doc.strip().splitlines()) == 1, (name, doc)
+
+
+@pytest.mark.parametrize("name", ["__radd__", "__rmul__", "__rsub__", "__rtruediv__"])
+def test_reflected_operations_have_docstrings(name):
+    assert getattr(Value, name).__doc__
+
+
+# ---------------------------------------------------------- drawing the graph
+
+def _leaf_used_early_and_late():
+    x, y = Value(0.5, label="x"), Value(-1.0, label="y")
+    return ((x * y).tanh() + 1) * x
+
+
+def _weight_with_decay():
+    w, x, b = Value(0.3, label="w"), Value(2.0, label="x"), Value(0.1, label="b")
+    return w * x + b + 0.01 * w * w
+
+
+@pytest.mark.parametrize("expression", [_leaf_used_early_and_late, _weight_with_decay])
+def test_graph_layout_puts_every_arrow_left_to_right(expression):
+    from bpcourse.autodiff_plot import graph_layout
+    out = expression()
+    order, position = graph_layout(out)
+    assert {id(v) for v in order} == set(position)
+    for node in order:
+        for child in node._prev:
+            assert position[id(child)][0] < position[id(node)][0], (child, node)
+    # a leaf sits in the column just left of its leftmost user
+    for leaf in (v for v in order if not v._prev):
+        users = [position[id(v)][0] for v in order if any(c is leaf for c in v._prev)]
+        assert position[id(leaf)][0] == min(users) - 1, leaf
+
+
+def test_drawn_graph_shows_a_vanishing_gradient():
+    import matplotlib.pyplot as plt
+
+    from bpcourse.autodiff_plot import draw_graph
+    z = Value(10.0, label="z")
+    s = z.sigmoid()
+    s.backward()                              # sigma'(10) = 4.54e-05
+    ax = draw_graph(s)
+    texts = [t.get_text() for t in ax.texts]
+    plt.close(ax.figure)
+    assert "z\ndata 10\ngrad 4.54e-05" in texts, texts
