@@ -17,19 +17,46 @@ LOSSES = {"mse": mse, "softmax_cross_entropy": softmax_cross_entropy}
 ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU}
 
 
+def class_labels(y, name="y"):
+    """Integer class labels (N,) from labels (N,), one output column (N, 1) or scores (N, k).
+
+    - labels (N,): integers, booleans or floats holding whole numbers, all >= 0;
+    - one column (N, 1): a sigmoid output or 0/1 target, class 1 where it is > 0.5
+      (a column of integers above 1 is labels written as a column: an error);
+    - k columns (N, k): one-hot targets, probabilities or scores, class = argmax of each row.
+    ``name`` is the argument named in an error.
+    """
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        if y.dtype.kind in "iu" and y.size and y.max() > 1:
+            raise ValueError(f"{name}: one column (N, 1) is read as p(class 1), but it holds integers up "
+                             f"to {y.max()}: pass class labels as a 1-D array (N,), e.g. y[:, 0]")
+        return (y[:, 0] > 0.5).astype(int)
+    if y.ndim == 2:
+        return y.argmax(axis=1)
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be labels (N,), one column (N, 1) or scores (N, k); "
+                         f"got shape {y.shape}")
+    if y.dtype.kind == "b":
+        return y.astype(int)
+    if y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and not np.all(y == np.round(y))):
+        raise ValueError(f"{name} must hold whole-number class labels, got values such as {y[:3]}")
+    if y.size and y.min() < 0:
+        raise ValueError(f"{name}: class labels must be >= 0, got {y.min()}")
+    return y.astype(int, copy=False)
+
+
 def accuracy(output, y):
-    """Fraction of examples classified right.
+    """Fraction of examples classified right: the mean of class_labels(output) == class_labels(y).
 
     - y integer labels (N,): the predicted class is argmax of each output row;
     - one output unit: the prediction is output > 0.5, the class y > 0.5;
     - one-hot y (N, k): argmax of both.
     """
-    output, y = np.asarray(output), np.asarray(y)
-    if y.ndim == 1 and y.dtype.kind in "iu":
-        return float(np.mean(output.argmax(axis=1) == y))
-    if output.shape[1] == 1:
-        return float(np.mean((output[:, 0] > 0.5) == (y.reshape(len(y), -1)[:, 0] > 0.5)))
-    return float(np.mean(output.argmax(axis=1) == y.argmax(axis=1)))
+    predicted, true = class_labels(output, "accuracy: output"), class_labels(y, "accuracy: y")
+    if len(predicted) != len(true):
+        raise ValueError(f"accuracy: {len(predicted)} outputs but {len(true)} labels")
+    return float(np.mean(predicted == true))
 
 
 class Sequential:

@@ -14,6 +14,8 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 from matplotlib.colors import BoundaryNorm, LinearSegmentedColormap, ListedColormap, LogNorm, to_rgba
 
+from .model import class_labels
+
 STYLE = {
     "figure.figsize": (8.0, 5.0),
     "font.size": 14,
@@ -54,30 +56,6 @@ def _new_ax(ax, figsize=None):
     return ax
 
 
-def _class_labels(y, name):
-    """Integer class labels (N,) from labels (N,), one output column (N, 1) or scores (N, k).
-
-    - labels: integers (or floats holding whole numbers) >= 0;
-    - one column: probabilities or 0/1 targets, class 1 where the value is > 0.5;
-    - k columns: one-hot targets or probabilities, the class is the argmax of each row.
-    """
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        return (y[:, 0] > 0.5).astype(int)
-    if y.ndim == 2:
-        return y.argmax(axis=1)
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be labels (N,), one column (N, 1) or scores (N, k); "
-                         f"got shape {y.shape}")
-    if y.dtype.kind == "b":
-        return y.astype(int)
-    if y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and not np.all(y == np.round(y))):
-        raise ValueError(f"{name} must hold whole-number class labels, got values such as {y[:3]}")
-    if y.size and y.min() < 0:
-        raise ValueError(f"{name}: class labels must be >= 0, got {y.min()}")
-    return y.astype(int)
-
-
 # ---------------------------------------------------------------- training curves
 
 # per-epoch series of a History, and the per-iteration series each one summarises
@@ -96,11 +74,14 @@ X_AXES = {"iterations": "iterations (updates)", "examples": "examples seen",
 def _epoch_ends(history):
     """Index of the last iteration of each epoch.
 
-    Assumes every epoch has the same number of updates and the history ends with a
-    whole epoch: true of a History returned by bpcourse.train, not of the partial
-    history of a diverged run (TrainingDiverged.history).
+    From ``history.epoch_ends`` (recorded by bpcourse.train, right for the partial
+    history of a diverged run too); for a History made by hand without it, every
+    epoch is taken to have the same number of updates.
     """
     I, E = len(history.loss), len(history.epoch_loss)
+    ends = getattr(history, "epoch_ends", None)
+    if ends is not None and len(ends) == E:
+        return np.asarray(ends, dtype=int) - 1
     return np.round(np.arange(1, E + 1) * I / E).astype(int) - 1
 
 
@@ -125,6 +106,14 @@ def _history_xy(history, series, x):
     return per_iteration, values, series
 
 
+def _accuracy_axes(ax):
+    """The second y axis of ``ax`` for accuracy curves (``ax.twinx()``), made once."""
+    if not hasattr(ax, "accuracy_axes"):
+        ax.accuracy_axes = ax.twinx()
+        ax.accuracy_axes.spines["right"].set_visible(True)
+    return ax.accuracy_axes
+
+
 def plot_history(history, ax=None, what=("loss",), x="iterations", logy=False, label=None, title=None):
     """The loss and/or accuracy curves of a training run.
 
@@ -137,7 +126,8 @@ def plot_history(history, ax=None, what=("loss",), x="iterations", logy=False, l
     - x: the horizontal axis: "iterations", "examples" (examples seen), "seconds" or "epochs"
     - logy: log scale for the loss axis
     - label: name of the run, put in front of every legend entry (to compare runs on one ax)
-    Accuracy curves go on a second y axis (``ax.twinx()``) when loss curves are drawn too.
+    Accuracy curves go on a second y axis (``ax.accuracy_axes``, a twinx) when loss curves
+    are drawn too; later runs drawn on the same ax share it and the colour sequence.
     Returns the Axes.
     """
     if x not in X_AXES:
@@ -148,10 +138,8 @@ def plot_history(history, ax=None, what=("loss",), x="iterations", logy=False, l
         raise ValueError(f"plot_history: what must name series among {list(SERIES_LABELS)}, got {what!r}")
     ax = _new_ax(ax)
     kinds = {"accuracy" if "accuracy" in w else "loss" for w in what}
-    acc_ax = ax
-    if len(kinds) == 2:
-        acc_ax = ax.twinx()
-        acc_ax.spines["right"].set_visible(True)
+    # a second run drawn on the same ax puts its accuracy on the same second axis
+    acc_ax = _accuracy_axes(ax) if len(kinds) == 2 or hasattr(ax, "accuracy_axes") else ax
     for series in what:
         xs, ys, drawn = _history_xy(history, series, x)
         target = acc_ax if "accuracy" in series else ax
@@ -231,8 +219,10 @@ def binary_cmap():
 
 def _check_points(x, name):
     x = np.asarray(x, dtype=float)
-    if x.ndim != 2 or x.shape[1] != 2:
-        raise ValueError(f"{name} must be 2-D points of shape (N, 2), got shape {x.shape}")
+    if x.ndim != 2 or x.shape[1] != 2 or len(x) == 0:
+        raise ValueError(f"{name} must be 2-D points of shape (N, 2) with N >= 1, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} holds NaN or inf (row {int(np.argmin(np.isfinite(x).all(axis=1)))})")
     return x
 
 
@@ -252,14 +242,18 @@ def plot_decision_boundary(predict, x, y, ax=None, resolution=200, padding=0.5, 
     Returns the Axes.
     """
     x = _check_points(x, "plot_decision_boundary: x")
-    labels = _class_labels(y, "plot_decision_boundary: y")
+    if not (isinstance(resolution, (int, np.integer)) and resolution >= 2):
+        raise ValueError(f"plot_decision_boundary: resolution must be an integer >= 2, got {resolution!r}")
+    labels = class_labels(y, "plot_decision_boundary: y")
+    if labels.max() >= MAX_CLASSES:
+        raise ValueError(f"plot_decision_boundary: at most {MAX_CLASSES} classes, got y up to {labels.max()}")
     if len(labels) != len(x):
         raise ValueError(f"plot_decision_boundary: x has {len(x)} points but y has {len(labels)} labels")
     lo, hi = x.min(axis=0) - padding, x.max(axis=0) + padding
     g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
     grid = np.column_stack([g0.ravel(), g1.ravel()])
     out = np.asarray(predict(grid))
-    if out.shape[0] != len(grid) or out.ndim > 2:
+    if out.ndim == 0 or out.shape[0] != len(grid) or out.ndim > 2:
         raise ValueError(f"plot_decision_boundary: predict must map ({len(grid)}, 2) points to "
                          f"(M, 1), (M, k) or (M,) outputs, got shape {out.shape}")
     ax = _new_ax(ax, figsize=(7, 6))
@@ -276,7 +270,7 @@ def plot_decision_boundary(predict, x, y, ax=None, resolution=200, padding=0.5, 
         ax.figure.colorbar(cs, ax=ax, label="p(class 1)")
         k = max(2, labels.max() + 1)
     else:
-        predicted = _class_labels(out, "plot_decision_boundary: predict(points)")
+        predicted = class_labels(out, "plot_decision_boundary: predict(points)")
         k = max(predicted.max(), labels.max()) + 1
         if k > MAX_CLASSES:
             raise ValueError(f"plot_decision_boundary: at most {MAX_CLASSES} classes, got {k}")
@@ -355,13 +349,18 @@ def plot_loss_surface(loss_fn, w_range, b_range, path=None, ax=None, levels=30, 
         if Z.min() <= 0:
             raise ValueError(f"plot_loss_surface: logz=True needs a positive loss, "
                              f"the minimum is {Z.min()}")
+        if Z.min() == Z.max():
+            raise ValueError(f"plot_loss_surface: logz=True needs a loss that varies over the window, "
+                             f"it is {Z.min()} everywhere")
         lv = np.geomspace(Z.min(), Z.max(), levels)
         cs = ax.contourf(W, B, Z, levels=lv, norm=LogNorm(lv[0], lv[-1]), cmap="viridis")
     else:
         cs = ax.contourf(W, B, Z, levels=levels, cmap="viridis")
-    if logz:                           # ticks at powers of ten, not at the (odd) level values
-        ax.figure.colorbar(cs, ax=ax, label="loss", ticks=LogLocator(),
-                           format=LogFormatterSciNotation())
+    if logz:                           # ticks at powers of ten, not at the (odd) level values...
+        powers_inside = np.floor(np.log10(lv[-1])) - np.ceil(np.log10(lv[0])) + 1
+        # ...or at 2, 3, ... 9 times them when fewer than two powers of ten fall in the range
+        ticks = LogLocator() if powers_inside >= 2 else LogLocator(subs="auto")
+        ax.figure.colorbar(cs, ax=ax, label="loss", ticks=ticks, format=LogFormatterSciNotation())
     else:
         ax.figure.colorbar(cs, ax=ax, label="loss")
     if path is not None:
@@ -386,9 +385,10 @@ def _draw_path(ax, path):
         return
     ax.plot(path[:, 0], path[:, 1], "o", color="white", markeredgecolor="k", markersize=5,
             label="descent path")
-    for start, end in zip(path[:-1], path[1:]):
-        ax.annotate("", xy=tuple(end), xytext=tuple(start),
-                    arrowprops=dict(arrowstyle="->", color="white", lw=1.5, shrinkA=2, shrinkB=2))
+    # one arrow per step, from each point to the next (one quiver draws faster than an annotation each)
+    step = np.diff(path, axis=0)
+    ax.quiver(path[:-1, 0], path[:-1, 1], step[:, 0], step[:, 1], angles="xy", scale_units="xy", scale=1,
+              color="white", width=0.004, headwidth=5, headlength=6, headaxislength=5)
     ax.plot(*path[0], "s", color="tab:red", markersize=9, label="start")
     ax.legend(loc="upper right")
 
@@ -411,9 +411,9 @@ def plot_percentiles(steps, values, percentiles=(15, 50, 85), ax=None, label=Non
     """
     steps = np.asarray(steps, dtype=float)
     values = np.asarray(values, dtype=float)
-    if values.ndim != 2 or len(values) != len(steps):
+    if values.ndim != 2 or len(values) != len(steps) or values.shape[1] == 0:
         raise ValueError(f"plot_percentiles: values must have shape (S, M) with S = len(steps) = "
-                         f"{len(steps)}, got shape {values.shape}")
+                         f"{len(steps)} and M >= 1, got shape {values.shape}")
     percentiles = tuple(percentiles)
     if len(percentiles) != 3 or not 0 <= percentiles[0] < percentiles[1] < percentiles[2] <= 100:
         raise ValueError(f"plot_percentiles: percentiles must be three increasing numbers in [0, 100], "
@@ -448,6 +448,7 @@ def plot_activation(f, f_prime=None, z=None, ax=None, name=None):
     if f_prime is not None:
         ax.plot(z, f_prime(z), "--", label=f"{name}'(z)")
     ax.set_xlabel("z")
+    ax.set_ylabel(f"{name}(z)" if f_prime is None else f"{name}(z), {name}'(z)")
     ax.set_title(name if f_prime is None else f"{name} and its derivative")
     ax.legend()
     return ax
@@ -496,10 +497,12 @@ def plot_digits(images, labels=None, predictions=None, ncols=10, fig=None, cmap=
     N = len(images)
     if not 1 <= N <= MAX_IMAGES:
         raise ValueError(f"plot_digits: give 1 to {MAX_IMAGES} images (pass a slice), got {N}")
+    if not (isinstance(ncols, (int, np.integer)) and ncols >= 1):
+        raise ValueError(f"plot_digits: ncols must be an integer >= 1, got {ncols!r}")
     if labels is not None:
-        labels = _class_labels(labels, "plot_digits: labels")
+        labels = class_labels(labels, "plot_digits: labels")
     if predictions is not None:
-        predictions = _class_labels(predictions, "plot_digits: predictions")
+        predictions = class_labels(predictions, "plot_digits: predictions")
     for name, arr in (("labels", labels), ("predictions", predictions)):
         if arr is not None and len(arr) != N:
             raise ValueError(f"plot_digits: {N} images but {len(arr)} {name}")
@@ -509,11 +512,13 @@ def plot_digits(images, labels=None, predictions=None, ncols=10, fig=None, cmap=
         width = 1.8 if (labels is not None and predictions is not None) else 1.2   # room for the titles
         fig = plt.figure(figsize=(width * ncols, 1.6 * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
+    # one grey scale for the whole gallery: a faint digit looks faint
+    vmin, vmax = min(images.min(), 0.0), images.max()
     for i, ax in enumerate(axes.ravel()):
         ax.axis("off")
         if i >= N:
             continue
-        ax.imshow(images[i], cmap=cmap, interpolation="nearest")
+        ax.imshow(images[i], cmap=cmap, interpolation="nearest", vmin=vmin, vmax=vmax)
         text, color = _digit_title(i, labels, predictions)
         ax.set_title(text, color=color, fontsize=10)
     for ax in axes.ravel()[N:]:
@@ -526,8 +531,8 @@ def confusion_matrix(y_true, y_pred, k=None):
 
     ``y_true`` and ``y_pred`` may be labels (N,) or score rows (N, k) (argmax taken).
     """
-    t = _class_labels(y_true, "confusion_matrix: y_true")
-    p = _class_labels(y_pred, "confusion_matrix: y_pred")
+    t = class_labels(y_true, "confusion_matrix: y_true")
+    p = class_labels(y_pred, "confusion_matrix: y_pred")
     if len(t) != len(p):
         raise ValueError(f"confusion_matrix: y_true has {len(t)} examples but y_pred has {len(p)}")
     needed = int(max(t.max(initial=-1), p.max(initial=-1))) + 1
@@ -546,6 +551,8 @@ def plot_confusion_matrix(y_true, y_pred, k=None, ax=None, title=None):
     """
     C = confusion_matrix(y_true, y_pred, k)
     k = len(C)
+    if C.sum() == 0:
+        raise ValueError("plot_confusion_matrix: no examples to count (y_true and y_pred are empty)")
     ax = _new_ax(ax, figsize=(0.6 * k + 3, 0.6 * k + 2.5))
     ax.imshow(C, cmap="Blues", vmin=0)
     dark = C > C.max() / 2                        # white text on dark cells

@@ -25,8 +25,9 @@ class History:
     Per iteration (one update each): ``loss`` and ``accuracy`` on that batch,
     ``examples_seen`` so far, ``seconds`` since the start.
     Per epoch (one pass over the data, measured in evaluation mode after it):
-    ``epoch_loss`` and ``epoch_accuracy`` on the training set, and
-    ``val_loss`` / ``val_accuracy`` when validation data was given.
+    ``epoch_loss`` and ``epoch_accuracy`` on the training set,
+    ``val_loss`` / ``val_accuracy`` when validation data was given, and
+    ``epoch_ends``: the number of iterations done when the epoch ended.
     """
     loss: list = field(default_factory=list)
     accuracy: list = field(default_factory=list)
@@ -36,6 +37,7 @@ class History:
     epoch_accuracy: list = field(default_factory=list)
     val_loss: list = field(default_factory=list)
     val_accuracy: list = field(default_factory=list)
+    epoch_ends: list = field(default_factory=list)
 
     @property
     def iterations(self):
@@ -98,6 +100,7 @@ def train(model, x, y, *, epochs=1, lr=0.1, batch_size=None, momentum=0.0, seed=
             L, acc = model.evaluate(x, y)
             hist.epoch_loss.append(L)
             hist.epoch_accuracy.append(acc)
+            hist.epoch_ends.append(hist.iterations)
             if x_val is not None:
                 L, acc = model.evaluate(x_val, y_val)
                 hist.val_loss.append(L)

@@ -53,7 +53,19 @@ def _explorer(controls, draw, figsize=(7.5, 4.5)):
 
     def update(change=None):
         fig.clear()                 # also removes colour bars from the previous drawing
-        text = draw(fig.add_subplot(), **{name: c.value for name, c in controls.items()})
+        try:
+            text = draw(fig.add_subplot(), **{name: c.value for name, c in controls.items()})
+        except Exception as err:
+            readout.value = (f"<pre style='font-size: 1.1em; color: #b00020'>error: "
+                             f"{escape(f'{type(err).__name__}: {err}', quote=False)}</pre>")
+            if change is None or get_ipython() is None:
+                raise                       # building the box, or a script: the error goes to the caller
+            # moved by a slider: the kernel would only log the error, so the Output shows
+            # the traceback where the figure was
+            with out:
+                out.clear_output(wait=True)
+                raise
+            return
         readout.value = f"<pre style='font-size: 1.1em'>{escape(text, quote=False)}</pre>"
         if get_ipython() is not None:       # outside IPython (a script, the tests) nothing is shown
             with out:
@@ -83,7 +95,10 @@ def _slider(description, value, lo, hi, step, continuous_update=True):
 
 def _lr_slider(lr_values, lr, name):
     """A log-scale slider for the learning rate, from lr_values[0] to lr_values[1]."""
-    lo, hi = (float(v) for v in lr_values)
+    try:
+        lo, hi = (float(v) for v in lr_values)
+    except (TypeError, ValueError):
+        lo = hi = 0.0                         # refused just below, naming lr_values
     if not 0 < lo < hi:
         raise ValueError(f"{name}: lr_values must be (smallest, largest) with 0 < smallest < largest, "
                          f"got {lr_values!r}")
@@ -140,6 +155,9 @@ def neuron_widget(x=None, w=1.0, b=0.0, w_range=(-5.0, 5.0), b_range=(-5.0, 5.0)
     x = np.linspace(-6, 6, 200) if x is None else np.asarray(x, dtype=float)
     if x.ndim != 1 or len(x) < 2:
         raise ValueError(f"neuron_widget: x must be a 1-D array of at least 2 inputs, got shape {x.shape}")
+    for name, value, (lo, hi) in (("w", w, w_range), ("b", b, b_range)):
+        if not lo <= value <= hi:              # a slider would move it to its end without a word
+            raise ValueError(f"neuron_widget: {name}={value!r} is outside {name}_range {(lo, hi)!r}")
     controls = {"w": _slider("weight w", w, *w_range, 0.05),
                 "b": _slider("bias b", b, *b_range, 0.05)}
     return _explorer(controls, lambda ax, w, b: draw_neuron(ax, w, b, x))
@@ -198,12 +216,14 @@ def learning_rate_widget(loss_fn, grad_fn, start, lr_values, w_range, b_range, s
     - logz: contour levels evenly spaced in log(L), to show a narrow valley
     Returns the VBox (control "lr"); the readout gives the final loss.
     """
+    if not (isinstance(steps, (int, np.integer)) and steps >= 1):
+        raise ValueError(f"learning_rate_widget: steps must be an integer >= 1, got {steps!r}")
     controls = {"lr": _lr_slider(lr_values, lr, "learning_rate_widget")}
 
     def draw(ax, lr):
         path = gd_path(grad_fn, start, lr, steps)
         plot_loss_surface(loss_fn, w_range, b_range, path=path, ax=ax, logz=logz,
-                          title=f"{steps} steps of gradient descent, lr = {lr:.3g}")
+                          title=f"{len(path) - 1} steps of gradient descent, lr = {lr:.3g}")
         return gd_readout(loss_fn, path, lr, steps)
 
     return _explorer(controls, draw, figsize=(7, 5.5))

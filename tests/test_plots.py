@@ -7,8 +7,9 @@ import pytest  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.contour import ContourSet  # noqa: E402
+from matplotlib.quiver import Quiver  # noqa: E402
 
-from bpcourse import History, mlp, sigmoid, sigmoid_prime, train  # noqa: E402
+from bpcourse import History, TrainingDiverged, mlp, sigmoid, sigmoid_prime, train  # noqa: E402
 from bpcourse import plots  # noqa: E402
 
 
@@ -259,9 +260,10 @@ def test_loss_surface_draws_the_path_with_an_arrow_per_step():
     points = line_by_label(ax, "descent path")
     np.testing.assert_array_equal(points.get_xdata(), [p[0] for p in path])
     np.testing.assert_array_equal(points.get_ydata(), [p[1] for p in path])
-    arrows = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
-    assert len(arrows) == len(path) - 1
-    assert [a.xy for a in arrows] == path[1:]
+    (arrows,) = [c for c in ax.collections if isinstance(c, Quiver)]
+    np.testing.assert_array_equal(arrows.get_offsets(), path[:-1])          # from each point...
+    np.testing.assert_allclose(arrows.get_offsets() + np.column_stack([arrows.U, arrows.V]), path[1:])  # ...to the next
+    assert (arrows.angles, arrows.scale_units, arrows.scale) == ("xy", "xy", 1)   # in data units
     np.testing.assert_array_equal(line_by_label(ax, "start").get_xydata(), [path[0]])
 
 
@@ -430,3 +432,84 @@ def test_log_axis_of_a_diverged_run_draws_without_overflow_warnings(tmp_path):
     lo, hi = ax.get_ylim()
     assert ax.get_yscale() == "log" and lo < 1e-3 and 1e249 < hi <= 1e250
     plt.close(ax.figure)
+
+
+# ---------------------------------------------------------------- from a review of the plots
+
+def test_two_runs_on_one_ax_share_the_accuracy_axis_and_the_colours():
+    a, b = small_history(), small_history()
+    b.accuracy = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95]
+    ax = plots.plot_history(a, what=("loss", "accuracy"), label="run A")
+    assert plots.plot_history(b, ax=ax, what=("loss", "accuracy"), label="run B") is ax
+    twins = [other for other in ax.figure.axes if other is not ax]
+    assert twins == [ax.accuracy_axes]                     # one second axis, not one per run
+    acc = ax.accuracy_axes.lines
+    assert [line.get_label() for line in acc] == ["run A: training accuracy (batch)",
+                                                  "run B: training accuracy (batch)"]
+    lo, hi = ax.accuracy_axes.get_ylim()
+    assert lo <= 0.1 and hi >= 0.95                        # both runs on one scale
+    colours = [line.get_color() for line in ax.lines + acc]
+    assert len(set(colours)) == 4, colours
+    assert len(ax.get_legend().get_texts()) == 4
+
+
+def test_epoch_markers_of_a_diverged_run_sit_at_the_epoch_ends():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 2))
+    with pytest.raises(TrainingDiverged) as caught:          # a linear unit, lr far too large
+        train(mlp([2, 1], output=None), x, 2 * x[:, :1], epochs=500, lr=3.0, batch_size=10, progress=False)
+    h = caught.value.history
+    assert h.iterations % 3 != 0                              # it stopped inside an epoch
+    assert h.epoch_ends == [3 * (e + 1) for e in range(h.epochs)]
+    ax = plots.plot_history(h, what=("loss", "epoch_loss"))
+    np.testing.assert_array_equal(line_by_label(ax, "epoch").get_xdata(), h.epoch_ends)
+
+
+def test_labels_written_as_a_column_are_refused_not_read_as_probabilities():
+    y = np.array([3, 7, 0, 9])
+    with pytest.raises(ValueError, match=r"confusion_matrix: y_true.*1-D array"):
+        plots.confusion_matrix(y[:, None], y)
+    with pytest.raises(ValueError, match="plot_digits: labels"):
+        plots.plot_digits(np.zeros((4, 64)), labels=y[:, None])
+    np.testing.assert_array_equal(plots.confusion_matrix((y == 3)[:, None].astype(int), y == 3),
+                                  [[3, 0], [0, 1]])       # a 0/1 column is still p(class 1)
+
+
+def test_narrow_log_colour_bar_still_has_tick_labels():
+    ax = plots.plot_loss_surface(lambda w, b: 0.04 + 0.03 * (w + b) / 2, (0, 1), (0, 1), logz=True,
+                                 resolution=20)
+    bar = ax.figure.axes[-1]
+    ax.figure.canvas.draw()
+    lo, hi = bar.get_ylim()
+    inside = [t.get_text() for t, v in zip(bar.get_yticklabels(), bar.get_yticks()) if lo <= v <= hi]
+    assert len([t for t in inside if t]) >= 2, inside
+
+
+def test_plot_digits_draws_every_image_on_one_grey_scale():
+    images = np.zeros((2, 64))
+    images[0, :8], images[1, :8] = 1.0, 0.25                # the same stroke, one faint
+    fig = plots.plot_digits(images)
+    norms = {(ax.images[0].norm.vmin, ax.images[0].norm.vmax) for ax in fig.axes}
+    assert norms == {(0.0, 1.0)}
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: plots.plot_decision_boundary(lambda p: p[:, :1], np.zeros((0, 2)), np.zeros(0, int)), "N >= 1"),
+    (lambda: plots.plot_decision_boundary(lambda p: p[:, :1], [[0.0, np.nan]], [0]), "NaN or inf"),
+    (lambda: plots.plot_decision_boundary(lambda p: p[:, :1], [[0.0, 1.0]], [0], resolution=1), "resolution"),
+    (lambda: plots.plot_decision_boundary(lambda p: 0.5, [[0.0, 1.0], [1.0, 0.0]], [0, 1]), "predict must map"),
+    (lambda: plots.plot_decision_boundary(lambda p: np.full((len(p), 1), 0.5), [[0.0, 1.0], [1.0, 0.0]],
+                                          [0, 10]), "at most 10 classes"),
+    (lambda: plots.plot_confusion_matrix([], []), "no examples"),
+    (lambda: plots.plot_digits(np.zeros((2, 64)), ncols=0), "ncols"),
+    (lambda: plots.plot_percentiles([1, 2], np.zeros((2, 0))), "M >= 1"),
+    (lambda: plots.plot_loss_surface(lambda w, b: 0 * w + 1.0, (0, 1), (0, 1), logz=True, resolution=5),
+     "varies"),
+])
+def test_bad_input_names_the_function_and_argument(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_plot_activation_labels_its_y_axis():
+    assert plots.plot_activation(sigmoid, sigmoid_prime).get_ylabel() == "sigmoid(z), sigmoid'(z)"

@@ -97,3 +97,25 @@ def test_digits_reach_95_percent_with_minibatches_and_batchnorm():
     model = mlp([64, 100, 10], batchnorm=True, output=None, loss="softmax_cross_entropy", seed=0)
     train(model, x_train, y_train, epochs=10, lr=0.1, batch_size=32, progress=False)
     assert model.accuracy(x_test, y_test) >= 0.95
+
+
+@pytest.mark.parametrize("output, y, expected", [
+    (np.array([[0.9], [0.2], [0.7], [0.4]]), np.array([1, 0, 1, 0]), 1.0),        # one unit, labels (N,)
+    (np.array([[0.9], [0.2], [0.7], [0.4]]), np.array([[1.0], [0.0], [0.0], [0.0]]), 0.75),  # targets (N, 1)
+    (np.array([[2.0, 1.0], [0.0, 3.0], [5.0, 4.0]]), np.array([0.0, 1.0, 1.0]), 2 / 3),  # whole-number floats
+    (np.array([[2.0, 1.0], [0.0, 3.0], [5.0, 4.0]]), np.eye(2)[[0, 1, 1]], 2 / 3),        # one-hot
+])
+def test_accuracy_reads_labels_the_way_the_plots_do(output, y, expected):
+    from bpcourse.model import accuracy
+    from bpcourse.plots import confusion_matrix
+    assert accuracy(output, y) == pytest.approx(expected)
+    C = confusion_matrix(y, output)
+    assert np.trace(C) / C.sum() == pytest.approx(expected)
+
+
+def test_accuracy_bad_input_names_the_argument():
+    from bpcourse.model import accuracy
+    with pytest.raises(ValueError, match="accuracy: y: one column"):
+        accuracy(np.zeros((3, 1)), np.array([[3], [7], [0]]))
+    with pytest.raises(ValueError, match="accuracy: 3 outputs but 2 labels"):
+        accuracy(np.zeros((3, 2)), np.array([0, 1]))

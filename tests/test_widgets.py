@@ -224,3 +224,40 @@ def test_the_figure_is_shown_as_a_png_image():
     box = widgets.neuron_widget()
     image = widgets._png(box.figure)
     assert image.format == "png" and image.data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ---------------------------------------------------------------- from a review of the widgets
+
+def test_an_error_while_redrawing_is_written_in_the_readout():
+    def train_fn(batch_size, lr):
+        if batch_size == 4:
+            raise ValueError("the learner's bug")
+        return fake_history(batch_size, lr)
+
+    box = widgets.batch_size_widget(train_fn, batch_sizes=(2, 4), batch_size=2)
+    with pytest.raises(ValueError, match="the learner's bug"):      # outside IPython it reaches the caller
+        box.controls["batch_size"].value = 4
+    assert "error: ValueError: the learner's bug" in box.readout.value
+    assert "batch size 2" not in box.readout.value                  # not the previous drawing's numbers
+
+
+def test_learning_rate_widget_title_counts_the_steps_it_drew():
+    box = widgets.learning_rate_widget(bowl, bowl_grad, (2.5, -1.0), (0.01, 1000.0), (-3, 3), (-2, 2),
+                                       steps=100, lr=0.01)
+    assert box.figure.axes[0].get_title().startswith("100 steps")
+    box.controls["lr"].value = 1000.0                    # b grows 7999-fold a step: inf after ~80
+    steps_drawn = int(box.figure.axes[0].get_title().split()[0])
+    assert steps_drawn < 100 and f"after {steps_drawn} steps" in box.readout.value
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: widgets.learning_rate_widget(bowl, bowl_grad, (1, 1), (0.01, 0.1, 1.0), (-3, 3), (-2, 2)),
+     "lr_values"),
+    (lambda: widgets.learning_rate_widget(bowl, bowl_grad, (1, 1), 0.1, (-3, 3), (-2, 2)), "lr_values"),
+    (lambda: widgets.learning_rate_widget(bowl, bowl_grad, (1, 1), (0.01, 1.0), (-3, 3), (-2, 2), steps=-3),
+     "steps"),
+    (lambda: widgets.neuron_widget(w=10.0), "w=10.0 is outside w_range"),
+])
+def test_widget_bad_input_names_the_argument(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
