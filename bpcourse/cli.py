@@ -128,7 +128,7 @@ def cmd_exercises_check(args):
 def cmd_grade(args):
     """Grade submissions; exit 0 when every one of them got its row."""
     from .authoring.exercises import SOLUTIONS
-    from .grading.grader import GradingInterrupted, grade
+    from .grading.grader import GraderTampered, GradingInterrupted, grade
 
     if not args.out and not args.json:
         args.out = "grades.csv"
@@ -140,6 +140,9 @@ def cmd_grade(args):
     except (FileNotFoundError, ValueError) as e:
         print(f"bpcourse grade: {e}", file=sys.stderr)
         return 2
+    except GraderTampered as e:
+        print(f"\nbpcourse grade: {e}", file=sys.stderr)
+        return 3
     except GradingInterrupted as e:
         tables = [p for p in (args.out, args.json) if p]
         kept = (f"their rows are in {' and '.join(f'{p}.partial' for p in tables)}" if e.graded

@@ -469,16 +469,20 @@ class _WatchCalls:
     """Notes which of the given package functions run while it is active (via sys.setprofile)."""
 
     def __init__(self, dotted_names):
-        self.codes = {}
+        self.codes, self.written = {}, {}      # by the code object, and by its file and first line
         for d in dotted_names:
             code = getattr(resolve(d), "__code__", None)
             if code is not None:
                 self.codes[code] = d
+                self.written[(code.co_filename, code.co_firstlineno)] = d
         self.called = []
 
     def _profile(self, frame, event, arg):
-        if event == "call" and frame.f_code in self.codes and self.codes[frame.f_code] not in self.called:
-            self.called.append(self.codes[frame.f_code])
+        if event == "call":
+            code = frame.f_code
+            name = self.codes.get(code) or self.written.get((code.co_filename, code.co_firstlineno))
+            if name and name not in self.called:
+                self.called.append(name)
 
     def __enter__(self):
         self._previous = sys.getprofile()

@@ -145,6 +145,19 @@ def test_grade_refuses_an_output_folder_it_cannot_write_before_grading(tmp_path,
     assert "cannot write in /proc" in err and "graded" not in err
 
 
+def test_grade_stops_with_status_3_when_the_installation_changed(tmp_path, capsys, monkeypatch):
+    from bpcourse.grading import grader
+
+    def tampered(*args, **kwargs):
+        raise grader.GraderTampered(["/site/bpcourse/grading/kernel_side.py"], ["subs/eve.ipynb"], 4, 30)
+
+    monkeypatch.setattr(grader, "grade", tampered)
+    assert cli.main(["grade", str(tmp_path), "--out", str(tmp_path / "g.csv"), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "kernel_side.py changed while subs/eve.ipynb was being graded" in err and "4 of 30" in err
+    assert "Reinstall bpcourse" in err
+
+
 def test_grade_counts_files_it_could_not_run_apart(tmp_path, capsys):
     subs = tmp_path / "subs"
     subs.mkdir()

@@ -12,12 +12,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import nbformat
 import pytest
 
 from bpcourse import cli
 from bpcourse.authoring.exercises import BEGIN_SOLUTION, END_SOLUTION
-from bpcourse.grading import grader, reaper, static
+from bpcourse.grading import grader, reaper, static, transport
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "ex1_forward.ipynb"
@@ -276,6 +277,12 @@ CASES = {
     "hidden_package_call": (make_notebook({"sigmoid": "def sigmoid(z):\n    mod = __import__('bpcourse').activations\n"
                                                       "    return getattr(mod, 'sig' + 'moid')(z)"}),
                             3, {"sigmoid": "no credit"}),
+    # a copy of the package's code under another name: caught by where the code was written
+    "renamed_code_copy": (make_notebook({"sigmoid": "import bpcourse.activations as A\n"
+                                                    "_code = A.sigmoid.__code__.replace(co_name='mine')\n"
+                                                    "_impl = type(A.sigmoid)(_code, A.sigmoid.__globals__)\n\n"
+                                                    "def sigmoid(z):\n    return _impl(z)"}),
+                          3, {"sigmoid": "no credit", "notes": "passes co_name="}),
     "code_copy": (make_notebook({"sigmoid": "import types\nimport bpcourse.activations as A\n"
                                             "_impl = types.FunctionType(A.sigmoid.__code__, A.sigmoid.__globals__)\n\n"
                                             "def sigmoid(z):\n    return _impl(z)"}),
@@ -457,6 +464,17 @@ def test_static_check_finds_the_package_implementation(cells, uses):
     ("c = ().__class__", "reads the attribute __class__"),
     ("import numpy\nm = numpy._core", "reads the attribute _core"),
     ("c = selfcheck.get_check('sigmoid')", "reads selfcheck.get_check, which the exercise does not use"),
+    ("import IPython\ns = IPython.get_ipython()", "reads the attribute get_ipython"),
+    ("import IPython.display as d\nd.get_ipython().input_transformers_post.append(len)",
+     "reads the attribute input_transformers_post"),
+    ("import operator\nf = operator.attrgetter('activations.sigmoid')", "reads the attribute attrgetter"),
+    ("import string\nf = string.Formatter().get_field('0.x', (1,), {})", "reads the attribute get_field"),
+    ("c = sigmoid.__code__.replace(co_name='x')", "passes co_name= (a code object's insides)"),
+    ("def f(c):\n    return c.co_consts", "reads the attribute co_consts"),
+    ("g = type(sigmoid)(1, 2)", "calls type(...)(...), which can make a function from another's code"),
+    ("import matplotlib\nf = matplotlib.cbook.to_filehandle", "reads the attribute cbook"),
+    ("k = '{0.__globals__}'.format(sigmoid)", "has the text '__'"),
+    ("import matplotlib\np = matplotlib.__path__[0]", "reads the attribute __path__"),
 ])
 def test_ways_around_the_checks_are_flagged_for_review(cell, flag):
     own = grader.load_exercises()["ex1_forward"].own_trees
@@ -474,8 +492,54 @@ def test_an_answer_in_numpy_with_timeit_is_not_flagged():
                                   "class V:\n    def __init__(self, w):\n        super().__init__()\n        self._w = w\n"
                                   "    def __len__(self):\n        return len(self._w)\nprint(np.__version__)",
                                   "%config InlineBackend.figure_format = 'retina'\n%whos",
-                                  "%load_ext autoreload"])
+                                  "%load_ext autoreload",
+                                  "if __name__ == '__main__':\n    print(type(np.ones(2)).__name__)"])
     assert static.review_flags(trees, own) == []
+
+
+def test_an_answer_is_copied_when_encoded():
+    """Code the learner left behind (a finalizer, a thread) may change the array after the
+    guard is off: what the grader compares is the array as it was inside the guard."""
+    answer, arrays = np.zeros(3), {}
+    tree = transport.encode(answer, arrays)
+    answer[:] = 7.0
+    assert np.array_equal(transport.decode(tree, arrays), np.zeros(3))
+
+
+def test_a_changed_installation_is_seen(tmp_path):
+    package, solutions = tmp_path / "bpcourse", tmp_path / "solutions"
+    (package / "__pycache__").mkdir(parents=True)
+    solutions.mkdir()
+    (package / "kernel_side.py").write_text("def _block(): ...\n")
+    (solutions / "ex1.ipynb").write_text("{}")
+    roots = [package, solutions]
+    sealed = grader._seal(roots)
+    (package / "__pycache__" / "kernel_side.cpython-311.pyc").write_bytes(b"written by a kernel")
+    assert grader._changed_files(sealed, roots) == []
+    (package / "kernel_side.py").write_text("def _block(): return []\n")
+    (package / "extra.py").write_text("")
+    (solutions / "ex1.ipynb").unlink()
+    assert grader._changed_files(sealed, roots) == sorted(
+        str(p) for p in (package / "kernel_side.py", package / "extra.py", solutions / "ex1.ipynb"))
+
+
+def test_a_notebook_that_writes_into_the_package_stops_the_grading(tmp_path):
+    import bpcourse
+    probe = Path(bpcourse.__file__).parent / "_written_by_a_submission.py"
+    writer = make_notebook(before=(f"open({str(probe)!r}, 'w').write('# poison')",))
+    for name, text in (("a_honest", make_notebook()), ("b_writer", writer), ("c_later", make_notebook())):
+        (tmp_path / f"{name}.ipynb").write_text(text, encoding="utf-8")
+    out = tmp_path / "grades.csv"
+    try:
+        with pytest.raises(grader.GraderTampered) as stopped:
+            grader.grade([tmp_path], out=out, jobs=1, progress=False)
+    finally:
+        probe.unlink(missing_ok=True)
+    message = str(stopped.value)
+    assert str(probe) in message and "b_writer.ipynb" in message and "1 of 3" in message
+    partial = Path(f"{out}.partial").read_text(encoding="utf-8")
+    assert "a_honest" in partial and "b_writer" not in partial and "c_later" not in partial
+    assert not out.exists()
 
 
 def test_a_notebook_in_another_exercise_folder_is_graded_as_what_it_is(tmp_path):

@@ -24,6 +24,7 @@ Output: a CSV with nbgrader's grades.csv columns plus one column per graded
 function, and a JSON with the points and the reason for every check.
 """
 import csv
+import functools
 import hashlib
 import inspect
 import json
@@ -288,7 +289,10 @@ def _learner_cells(nb):
     return kept
 
 
+@functools.cache
 def _harness_source():
+    """The code the kernel runs for the grader, read once: a notebook that rewrites the installed
+    kernel_side.py must not change what the submissions graded after it run."""
     return inspect.getsource(transport) + "\n\n" + inspect.getsource(kernel_side)
 
 
@@ -771,6 +775,9 @@ def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIO
     _check_outputs({"--out": out, "--json": json_out}, subs)
     jobs = max(1, jobs or os.cpu_count() or 1)
     rows = [None] * len(subs)
+    _harness_source()
+    installation = _installation(solutions)
+    sealed = _seal(installation)
     from tqdm.auto import tqdm
     with tempfile.TemporaryDirectory(prefix="bpcourse-grade-", ignore_cleanup_errors=True) as tmp:
         local, workers = threading.local(), []
@@ -797,6 +804,17 @@ def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIO
                     for fut in as_completed(futures):
                         rows[futures[fut]] = fut.result()
                         bar.update(1)
+                        changed = _changed_files(sealed, installation)
+                        if changed:    # nothing graded from now on could be trusted: stop
+                            suspects = [str(subs[i].path) for f, i in futures.items() if f is fut or f.running()]
+                            for f, i in futures.items():
+                                if f is fut or f.running():
+                                    rows[i] = None
+                            stopping.set()
+                            pool.shutdown(wait=False, cancel_futures=True)
+                            _stop_workers(list(workers))
+                            _write_tables([r for r in rows if r is not None], out, json_out, exercises, ".partial")
+                            raise GraderTampered(changed, suspects, sum(r is not None for r in rows), len(subs))
                         # so far, beside the final files: an interrupted or killed run keeps what it
                         # graded, and the previous tables stay as they were until the end
                         _write_tables([r for r in rows if r is not None], out, json_out, exercises, ".partial")
@@ -833,6 +851,39 @@ def _stop_workers(workers, grace=3.0):
             proc.wait(timeout=max(0.0, end - time.monotonic()))
         except subprocess.TimeoutExpired:
             _kill_group(proc.pid)
+
+
+def _installation(solutions):
+    """The folders the grades depend on besides the submissions: the installed bpcourse package
+    (the kernels import it) and the solutions (the hidden checks)."""
+    return [Path(selfcheck.__file__).resolve().parent, Path(solutions).resolve()]
+
+
+def _seal(roots):
+    """{path: sha256} of every file under ``roots``. Compiled files (``__pycache__``) are left
+    out: a kernel rewrites a stale one, legitimately."""
+    return {p: _fingerprint(p) for root in roots for p in sorted(root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+def _changed_files(sealed, roots):
+    """The sealed files that changed or vanished, and new files under ``roots``."""
+    now = _seal(roots)
+    return sorted(str(p) for p in set(sealed) | set(now) if sealed.get(p) != now.get(p))
+
+
+class GraderTampered(RuntimeError):
+    """The installed package or the solutions changed while submissions were graded."""
+
+    def __init__(self, changed, suspects, graded, total):
+        super().__init__(
+            f"grading stopped: {', '.join(changed[:5])}{' ...' if len(changed) > 5 else ''} changed while "
+            f"{' or '.join(suspects)} was being graded. A notebook may have written into the grader's own "
+            f"files; the grades of it and of every notebook graded after it cannot be trusted. The "
+            f"{graded} of {total} submission(s) graded before are in the .partial tables. Reinstall "
+            f"bpcourse (and restore the solutions), then grade the rest without that notebook, or "
+            f"grade it alone in a throwaway environment.")
+        self.changed, self.suspects, self.graded, self.total = changed, suspects, graded, total
 
 
 class GradingInterrupted(KeyboardInterrupt):

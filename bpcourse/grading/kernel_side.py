@@ -85,14 +85,21 @@ def _unblock(saved):
 
 
 def _watch(codes):
-    """A profile function that records each call of a forbidden function's code, by the code
-    object itself: a copy of the function (``types.FunctionType(f.__code__, ...)``) shares it.
+    """A profile function that records each call of a forbidden function's code: by the code
+    object itself, which a copy of the function (``types.FunctionType(f.__code__, ...)``) shares,
+    and by where the code was written (file and first line), which a renamed copy of the code
+    (``f.__code__.replace(co_name=...)``) keeps.
 
     The same watch as ``bpcourse.selfcheck._WatchCalls``, repeated on purpose (see ``_resolve``).
     ``_block`` stops direct calls from computing anything; this catches the copies it cannot reach."""
+    written = {(code.co_filename, code.co_firstlineno): d for code, d in codes.items()}
+
     def profile(frame, event, arg):
-        if event == "call" and frame.f_code in codes:
-            sys.__dict__.setdefault(_CALLS, []).append(codes[frame.f_code])
+        if event == "call":
+            code = frame.f_code
+            name = codes.get(code) or written.get((code.co_filename, code.co_firstlineno))
+            if name:
+                sys.__dict__.setdefault(_CALLS, []).append(name)
     return profile
 
 

@@ -155,6 +155,13 @@ RISKY_ATTRIBUTES = frozenset({
     "inspect", "subprocess", "shutil", "glob", "pathlib", "ctypes", "threading", "gc", "signal", "socket",
     "nbformat", "pickle", "marshal", "modules", "CHECKS", "get_check", "mistakes", "SOLUTIONS", "EXERCISES",
     "grading", "authoring",
+    # the kernel's shell (what runs the grader's cells) and its input rewriting
+    "get_ipython", "input_transformers_post", "input_transformers_cleanup", "ast_transformers", "events",
+    "user_ns", "user_global_ns", "run_cell", "run_code",
+    # attribute access by a string, where the name read is not in the code
+    "attrgetter", "methodcaller", "get_field", "Formatter",
+    # file readers and writers reached through a module a notebook may import
+    "cbook", "to_filehandle", "open_file_cm", "fromregex", "savez_compressed",
 })
 SHADOWED_BUILTINS = frozenset({"exec", "compile", "open", "eval", "globals", "vars", "getattr", "setattr",
                                "type", "isinstance", "callable", "__import__", "__builtins__"})
@@ -164,11 +171,12 @@ BENIGN_MAGICS = frozenset({"time", "timeit", "matplotlib", "precision", "config"
 RISKY_DUNDERS = frozenset({
     "__code__", "__globals__", "__closure__", "__builtins__", "__dict__", "__class__", "__bases__", "__base__",
     "__subclasses__", "__mro__", "__wrapped__", "__func__", "__self__", "__import__", "__loader__", "__spec__",
-    "__file__", "__defaults__", "__kwdefaults__", "__getattribute__", "__setattr__", "__reduce__",
+    "__file__", "__path__", "__defaults__", "__kwdefaults__", "__getattribute__", "__setattr__", "__reduce__",
     "__reduce_ex__", "__traceback__", "__frame__", "f_globals", "f_locals", "f_back", "gi_frame", "tb_frame",
 })
 RISKY_STRINGS = ("../", "/io", "solutions", "_bpcourse", "harness", "spec_", "status.json", "kernel.pid",
-                 ".npz", "ipynb", "bpcourse")
+                 ".npz", "ipynb", "bpcourse",
+                 "__")      # a dunder as text: read with getattr, attrgetter or a format string
 
 
 def _imported_modules(trees):
@@ -284,8 +292,8 @@ def review_flags(trees, allowed_trees=()):
                 elif (node.attr.startswith("_") and not node.attr.startswith("__") and isinstance(node.value, ast.Name)
                       and node.value.id in imported):            # a module's private parts (np._core), not self._w
                     flags.add(f"reads the attribute {node.attr}")
-                elif node.attr in RISKY_ATTRIBUTES and not base:
-                    flags.add(f"reads the attribute {node.attr}")
+                elif (node.attr in RISKY_ATTRIBUTES or node.attr.startswith("co_")) and not base:
+                    flags.add(f"reads the attribute {node.attr}")     # co_*: a code object's insides
             elif isinstance(node, ast.Name):
                 magic, benign = _magic(node, parents) if node.id == "get_ipython" else (None, False)
                 if magic == "!":
@@ -302,9 +310,14 @@ def review_flags(trees, allowed_trees=()):
                     flags.add(f"redefines the built-in {node.id}")
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in SHADOWED_BUILTINS:
                 flags.add(f"redefines the built-in {node.name}")
+            elif isinstance(node, ast.keyword) and node.arg and node.arg.startswith("co_"):
+                flags.add(f"passes {node.arg}= (a code object's insides)")   # code.replace(co_name=...)
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Call) and isinstance(node.func.func, ast.Name)
+                  and node.func.func.id == "type"):
+                flags.add("calls type(...)(...), which can make a function from another's code")
             text = _string_value(node) if isinstance(node, (ast.Constant, ast.BinOp, ast.JoinedStr, ast.Call)) else None
             if text and not isinstance(parents.get(node), ast.BinOp):     # the whole expression, once
                 for risky in RISKY_STRINGS:
-                    if risky in text:
+                    if risky in text and not (risky == "__" and text.strip() == "__main__"):
                         flags.add(f"has the text {risky!r}")
     return sorted(flags)

@@ -47,7 +47,8 @@ def encode(obj, arrays, depth=0):
             return {"__opaque__": f"an array of shape {obj.shape} (the arrays together are too large to check)"}
         arrays[_TOTAL] = total
         key = f"a{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(obj)
+        # a copy: the learner's code may still hold the array, and change it once the guard is off
+        arrays[key] = np.array(obj, order="C", copy=True)
         return {"__ndarray__": key}
     if obj is None:
         return None
