@@ -46,12 +46,21 @@ def rel_error(a, b):
     return float(np.max(np.abs(a - b)) / max(1e-8, float(np.max(np.abs(a) + np.abs(b)))))
 
 
-def error_bound(err):
+# a centred difference with eps = 1e-5 is good to about 1e-10: below this, even the
+# decade of its disagreement with an exact gradient is decided by round-off
+CENTRED_DIFFERENCE_FLOOR = 1e-9
+
+
+def error_bound(err, floor=None):
     """A relative error rounded up to its power of ten, e.g. 3.2e-11 -> '< 1e-10'.
 
     Round-off-sized errors differ in their digits from machine to machine;
-    their order of magnitude does not, so notebooks print this.
+    their order of magnitude does not, so notebooks print this. An error below
+    ``floor`` (a power of ten) prints as '< floor': use CENTRED_DIFFERENCE_FLOOR for
+    a check against centred differences, whose last decades are round-off's too.
     """
+    if floor is not None and err < floor:
+        return f"< 1e{round(np.log10(floor)):d}"
     if err == 0:
         return "0"
     return f"< 1e{int(np.floor(np.log10(err))) + 1:d}" if err < 1e-3 else f"{err:.3g}"
@@ -69,7 +78,8 @@ class GradCheckReport:
         return self.first_bad is None
 
     def __str__(self):
-        lines = [f"{name:<22s} relative error {error_bound(e):>9s}  {'ok' if e <= self.tol else 'WRONG'}"
+        lines = [f"{name:<22s} relative error {error_bound(e, CENTRED_DIFFERENCE_FLOOR):>9s}  "
+                 f"{'ok' if e <= self.tol else 'WRONG'}"
                  for name, e in self.errors.items()]
         if self.first_bad:
             name, idx, a, n = self.first_bad

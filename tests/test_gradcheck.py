@@ -28,6 +28,20 @@ def test_error_bound(err, text):
     assert error_bound(err) == text
 
 
+@pytest.mark.parametrize("err, text", [(7.9e-12, "< 1e-9"), (1.09e-10, "< 1e-9"), (0.0, "< 1e-9"),
+                                       (1e-9, "< 1e-8"), (3e-6, "< 1e-5")])
+def test_error_bound_with_a_floor(err, text):
+    assert error_bound(err, floor=1e-9) == text
+
+
+def test_gradient_report_prints_round_off_sized_errors_at_the_floor():
+    from bpcourse.gradcheck import CENTRED_DIFFERENCE_FLOOR, GradCheckReport
+    report = GradCheckReport({"dense1.W": 4.4e-11, "dense1.b": 6.4e-12, "dense2.W": 3e-8}, tol=1e-7)
+    lines = str(report).splitlines()
+    assert CENTRED_DIFFERENCE_FLOOR == 1e-9
+    assert "< 1e-9" in lines[0] and "< 1e-9" in lines[1] and "< 1e-7" in lines[2]
+
+
 def test_step_is_eps_and_the_old_keyword_h_still_works():
     x = np.array([0.3, -1.2, 2.0])
     f = lambda: float(np.sum(np.sin(x)))                                  # noqa: E731
