@@ -724,7 +724,8 @@ def _judge_case(chk, rec, data, arrays, opts):
         return selfcheck.Verdict(False, f"no credit: {chk.name} calls the package's own {', '.join(calls)}")
     if s == "timeout":
         return selfcheck.Verdict(False, f"{chk.name} did not return within "
-                                        f"{min(opts.case_timeout, opts.cell_timeout):g} s (an infinite loop?)")
+                                        f"{min(opts.case_timeout, opts.cell_timeout):g} s (an infinite loop, or a "
+                                        f"loop over the entries where the exercise asks for array operations?)")
     if s == "not_run":
         return selfcheck.Verdict(False, "not run: an earlier call of this function did not return")
     expected = chk.expected(data)
