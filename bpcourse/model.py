@@ -49,9 +49,8 @@ def class_labels(y, name="y"):
 def accuracy(output, y):
     """Fraction of examples classified right: the mean of class_labels(output) == class_labels(y).
 
-    - y integer labels (N,): the predicted class is argmax of each output row;
-    - one output unit: the prediction is output > 0.5, the class y > 0.5;
-    - one-hot y (N, k): argmax of both.
+    The predicted class is the argmax of each output row, or output > 0.5 for one output
+    unit; y may be labels (N,), one-hot rows (N, k) or 0/1 targets (N, 1).
     """
     predicted, true = class_labels(output, "accuracy: output"), class_labels(y, "accuracy: y")
     if len(predicted) != len(true):

@@ -79,9 +79,8 @@ def _epoch_ends(history):
     epoch is taken to have the same number of updates.
     """
     I, E = len(history.loss), len(history.epoch_loss)
-    ends = getattr(history, "epoch_ends", None)
-    if ends is not None and len(ends) == E:
-        return np.asarray(ends, dtype=int) - 1
+    if len(history.epoch_ends) == E:
+        return np.asarray(history.epoch_ends, dtype=int) - 1
     return np.round(np.arange(1, E + 1) * I / E).astype(int) - 1
 
 

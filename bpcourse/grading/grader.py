@@ -807,15 +807,15 @@ def grade(paths, out=None, json_out=None, jobs=None, solutions=authoring.SOLUTIO
                         bar.update(1)
                         changed = _changed_files(sealed, installation)
                         if changed:    # nothing graded from now on could be trusted: stop
-                            suspects = [str(subs[i].path) for f, i in futures.items() if f is fut or f.running()]
-                            for f, i in futures.items():
-                                if f is fut or f.running():
-                                    rows[i] = None
+                            in_flight = [i for f, i in futures.items() if f is fut or f.running()]
+                            for i in in_flight:        # their rows may be the tampered ones
+                                rows[i] = None
                             stopping.set()
                             pool.shutdown(wait=False, cancel_futures=True)
                             _stop_workers(list(workers))
                             _write_tables([r for r in rows if r is not None], out, json_out, exercises, ".partial")
-                            raise GraderTampered(changed, suspects, sum(r is not None for r in rows), len(subs))
+                            raise GraderTampered(changed, [str(subs[i].path) for i in in_flight],
+                                                 sum(r is not None for r in rows), len(subs))
                         # so far, beside the final files: an interrupted or killed run keeps what it
                         # graded, and the previous tables stay as they were until the end
                         _write_tables([r for r in rows if r is not None], out, json_out, exercises, ".partial")
