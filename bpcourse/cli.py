@@ -135,7 +135,8 @@ def cmd_grade(args):
     try:
         rows = grade(args.submissions, out=args.out, json_out=args.json, jobs=args.jobs,
                      solutions=args.solutions or SOLUTIONS, progress=not args.quiet, timeout=args.timeout,
-                     cell_timeout=args.cell_timeout, memory=int(args.memory * 1024 ** 2),
+                     cell_timeout=args.cell_timeout, case_timeout=args.call_timeout,
+                     memory=int(args.memory * 1024 ** 2),
                      assignment=args.assignment)
     except (FileNotFoundError, ValueError) as e:
         print(f"bpcourse grade: {e}", file=sys.stderr)
@@ -229,6 +230,9 @@ def build_parser():
     p.add_argument("--jobs", type=_positive(int), default=None, help="submissions graded at once (default: cores)")
     p.add_argument("--timeout", type=_positive(float), default=120, help="seconds per submission (default 120)")
     p.add_argument("--cell-timeout", type=_positive(float), default=30, help="seconds per cell (default 30)")
+    p.add_argument("--call-timeout", type=_positive(float), default=10,
+                   help="seconds per call of a graded function on one check (default 10; at most the cell "
+                        "timeout); a call still running gets no credit for that check")
     p.add_argument("--memory", type=_positive(float, MIN_MEMORY_MB), default=2048,
                    help=f"memory limit of a kernel in MB (default 2048, at least {MIN_MEMORY_MB})")
     p.add_argument("--assignment", help="the exercise (e.g. ex1_forward) for notebooks that do not say")

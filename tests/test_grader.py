@@ -219,6 +219,9 @@ CASES = {
     "correct": (make_notebook(), 4, {f: "passed" for f in FUNCTIONS}),
     "as_shipped": (EXERCISE.read_text(), 0, {f: "not written yet" for f in FUNCTIONS}),
     "invalid_json": ('{"cells": [', 0, {"notes": "not valid JSON"}),
+    # cut off in the middle of a string (a copy that stopped half-way): the place reads as words
+    "truncated_json": (make_notebook()[:make_notebook().index("def sigmoid") + 5], 0,
+                       {"notes": "(Unterminated string starting at line "}),
     "empty_file": ("", 0, {"notes": "the file is empty"}),
     "not_a_notebook": ('{"hello": "world"}', 0, {"notes": "not a notebook"}),
     "binary_garbage": (bytes(range(256)) * 4, 0, {"notes": "not a notebook"}),
@@ -226,7 +229,7 @@ CASES = {
         "def forward(", "def forward_pass(")}), 2, {"forward": "no function named forward"}),
     "deleted_answer_cell": (make_notebook(drop=("sigmoid_prime",)), 3, {"sigmoid_prime": "no function named"}),
     "syntax_error": (make_notebook({"sigmoid_prime": "def sigmoid_prime(z)\n    return z"}), 3,
-                     {"sigmoid_prime": "syntax error"}),
+                     {"sigmoid_prime": "syntax error", "notes": "raised SyntaxError: expected ':' (line 1 of the cell)"}),
     "wrong_shape": (make_notebook({"sigmoid_prime": _prime("s = sigmoid(z)\nreturn (s * (1 - s)).ravel()")}), 3,
                     {"sigmoid_prime": "has shape"}),
     "wrong_dtype": (make_notebook({"sigmoid_prime": _prime("s = sigmoid(z)\nreturn (s * (1 - s)).astype(np.float32)")}),
@@ -630,6 +633,41 @@ def test_a_folder_per_student_names_the_student_and_bent_names_are_graded(tmp_pa
     assert [s.student_id for s in relative] == ["kim", "kim", "amy"]
 
 
+def test_student_folders_are_found_at_the_depth_the_class_uses(tmp_path):
+    exercises = grader.load_exercises()
+    for path in ("class/amy/ex1_forward.ipynb", "class/ben/ex2_loss.ipynb", "class/sam.ipynb",
+                 "class/leo/submission/extra/ex2_loss.ipynb", "class/hank/my_homework.ipynb",
+                 "class/ex1_forward/kim.ipynb", "class/late/bo.ipynb", "class/late/cy.ipynb",
+                 "sections/s1/amy/ex1_forward.ipynb", "sections/s1/bob/ex1_forward.ipynb",
+                 "sections/s2/cat/ex1_forward.ipynb", "sections/s2/dee/work/ex1_forward.ipynb",
+                 "flat/s1/amy.ipynb", "flat/s2/bob.ipynb"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("{}")
+    subs = grader.find_submissions([tmp_path / "class", tmp_path / "sections", tmp_path / "flat"], exercises)
+    found = {s.path.relative_to(tmp_path).as_posix(): s.student_id for s in subs}
+    assert found == {"class/amy/ex1_forward.ipynb": "amy", "class/ben/ex2_loss.ipynb": "ben", "class/sam.ipynb": "sam",
+                     "class/leo/submission/extra/ex2_loss.ipynb": "leo",      # not "extra"
+                     "class/hank/my_homework.ipynb": "hank",                  # not "my_homework"
+                     "class/ex1_forward/kim.ipynb": "kim",                    # a folder per exercise
+                     "class/late/bo.ipynb": "bo", "class/late/cy.ipynb": "cy",  # a folder of students' files
+                     "sections/s1/amy/ex1_forward.ipynb": "amy", "sections/s1/bob/ex1_forward.ipynb": "bob",
+                     "sections/s2/cat/ex1_forward.ipynb": "cat", "sections/s2/dee/work/ex1_forward.ipynb": "dee",
+                     "flat/s1/amy.ipynb": "amy", "flat/s2/bob.ipynb": "bob"}
+    notes = {s.path.relative_to(tmp_path).as_posix(): s.note for s in subs if s.note}
+    assert set(notes) == {"class/leo/submission/extra/ex2_loss.ipynb", "class/hank/my_homework.ipynb",
+                          "sections/s2/dee/work/ex1_forward.ipynb"}, notes
+    assert "leo/submission/extra/" in notes["class/leo/submission/extra/ex2_loss.ipynb"]
+    assert "'my_homework' is not an exercise's name" in notes["class/hank/my_homework.ipynb"]
+    # the row says it
+    (tmp_path / "c2" / "amy").mkdir(parents=True)
+    (tmp_path / "c2" / "amy" / "ex1_forward.ipynb").write_text(make_notebook(), encoding="utf-8")
+    (tmp_path / "c2" / "leo" / "sub").mkdir(parents=True)
+    (tmp_path / "c2" / "leo" / "sub" / "ex1_forward.ipynb").write_text(make_notebook(), encoding="utf-8")
+    rows = grader.grade([tmp_path / "c2"], jobs=1, progress=False)
+    assert [(r.student_id, r.score) for r in rows] == [("amy", 4.0), ("leo", 4.0)]
+    assert "graded as student leo (the file is in leo/sub/" in " | ".join(rows[1].notes), rows[1].notes
+
+
 def test_a_student_folder_is_copied_with_its_helper_module(tmp_path):
     helen = tmp_path / "class" / "helen"
     helen.mkdir(parents=True)
@@ -904,3 +942,20 @@ def test_a_failure_of_the_worker_is_graded_again_alone_and_then_reported_as_the_
                                     worker=FailingWorker(), alone=True)
     assert alone.grader_error and not alone.folder_lost
     assert "the grader's worker failed while running it: ValueError: Invalid Signature" in alone.notes[-1]
+
+
+def test_the_limit_per_call_is_an_option(tmp_path):
+    """--call-timeout: a correct but slow function gets its points under a longer limit, and the
+    reason names the limit it ran out of."""
+    sub = tmp_path / "slow.ipynb"
+    sub.write_text(make_notebook({"sigmoid_prime": _prime("import time\ntime.sleep(1.5)\ns = sigmoid(z)\n"
+                                                           "return s * (1 - s)")}), encoding="utf-8")
+    out = tmp_path / "g.json"
+    assert cli.main(["grade", str(sub), "--json", str(out), "--quiet", "--call-timeout", "1",
+                     "--assignment", "ex1_forward"]) == 0
+    (row,) = json.loads(out.read_text())
+    assert row["score"] == 3 and "did not return within 1 s" in row["functions"]["sigmoid_prime"]["reason"], row
+    assert cli.main(["grade", str(sub), "--json", str(out), "--quiet", "--call-timeout", "4",
+                     "--assignment", "ex1_forward"]) == 0
+    (row,) = json.loads(out.read_text())
+    assert row["score"] == 4, row

@@ -41,6 +41,7 @@ import threading
 import time
 import warnings
 import zipfile
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -102,6 +103,7 @@ class Submission:
     assignment: str = ""          # nbgrader's assignment name, when the layout gives one
     timestamp: str = ""
     folder: Path = None           # copied for the run (nbgrader layout); else only the file
+    note: str = ""                # how the student was worked out, when the row should say
 
 
 def _notebooks_under(folder):
@@ -155,32 +157,64 @@ def find_submissions(paths, exercises):
       folder named like an exercise holding a notebook named like one): the student and the
       assignment; the folder is copied for the run;
     - a folder per student holding files named like an exercise (``amy/ex1_forward.ipynb``):
-      the folder's name; the folder is copied for the run (the notebook's own files);
+      the folder's name; the folder is copied for the run (the notebook's own files). In a
+      folder given to search, the student folders are at the depth most such files are at
+      (``amy/`` or ``sec1/amy/``); a file deeper down (``leo/submission/extra/ex2_loss.ipynb``),
+      or the one notebook of a folder at that depth named otherwise (``hank/my_homework.ipynb``),
+      is its student folder's, and its row says so;
     - otherwise the file's name, without .ipynb (``amy.ipynb``, ``ex1_forward/amy.ipynb``).
     """
-    files = []
+    found = []                                    # (file, the folder given that holds it, or None)
     for p in map(Path, paths):
         if p.is_dir():
-            files.extend(_notebooks_under(p))
+            found.extend((f, Path(os.path.abspath(p))) for f in _notebooks_under(p))
         elif p.exists():
-            files.append(p)
+            found.append((p, None))
         else:
             raise FileNotFoundError(f"no such submission file or folder: {p}")
+    depth = _student_depths(found, exercises)
+    notebooks_in = Counter(Path(os.path.abspath(f)).parent for f, _ in found)   # notebooks per folder
     subs = []
-    for f in files:
+    for f, root in found:
         where = Path(os.path.abspath(f))          # ".." and "." resolved: names do not depend on the cwd
         parent, stem = where.parent, _stem(where)
         nbgrader = (len(where.parts) >= 4 and where.parts[-4] == "submitted") or \
             (parent.name in exercises and stem in exercises)
+        folders = where.parent.relative_to(root).parts if root is not None else ()
+        d = depth.get(root)
+        student = folders[d - 1] if d and len(folders) >= d else None
         if nbgrader and parent.parent.name:
             stamp = parent / "timestamp.txt"
             ts = stamp.read_text(encoding="utf-8", errors="replace").strip()[:100] if stamp.is_file() else ""
             subs.append(Submission(f, parent.parent.name, parent.name, ts, parent))
+        elif student is not None and student not in exercises and (
+                len(folders) > d or (stem not in exercises and notebooks_in[parent] == 1)):
+            inside = "/".join(folders[d - 1:])
+            why = (f"the file is in {inside}/" if len(folders) > d else
+                   f"'{stem}' is not an exercise's name, so the student is its folder's")
+            subs.append(Submission(f, student, folder=parent,
+                                   note=f"graded as student {student} ({why}; the other students' "
+                                        f"folders are at that level)"))
         elif stem in exercises and parent.name:
             subs.append(Submission(f, parent.name, folder=parent))
         else:
             subs.append(Submission(f, stem))
     return subs
+
+
+def _student_depths(found, exercises):
+    """{folder given: how many folders down its student folders are}, for the folders given that
+    hold files named like an exercise in folders not named like one (``amy/ex1_forward.ipynb``:
+    1; ``sec1/amy/ex1_forward.ipynb``: 2). The depth most such files are at; a tie, the shallower."""
+    counts = {}
+    for f, root in found:
+        where = Path(os.path.abspath(f))
+        if root is None or _stem(where) not in exercises or where.parent.name in exercises:
+            continue
+        d = len(where.parent.relative_to(root).parts)
+        if d and "submitted" not in where.parts:
+            counts.setdefault(root, Counter())[d] += 1
+    return {root: min(c, key=lambda d: (-c[d], d)) for root, c in counts.items()}
 
 
 @dataclass
@@ -240,7 +274,8 @@ def _read_notebook(path):
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
-        return None, f"not a notebook: the file is not valid JSON ({e.msg}; line {e.lineno}, column {e.colno})"
+        # json's "Unterminated string starting at" ends in "at": the place follows it
+        return None, f"not a notebook: the file is not valid JSON ({e.msg.removesuffix(' at')} at line {e.lineno}, column {e.colno})"
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         return None, "not a notebook: valid JSON, but without a list of cells"
     try:
@@ -442,7 +477,9 @@ def _cell_problem(st):
     """A cell's status in words, or '' when it ran fine."""
     s = st.get("status")
     if s == "error":
-        return f"raised {st.get('ename')}: {st.get('evalue', '')[:300]}"
+        # a syntax error's message names the kernel's file for the cell: "(2838581931.py, line 3)"
+        evalue = re.sub(r"\((?:\d+\.py|<[^>]*>), line (\d+)\)", r"(line \1 of the cell)", st.get("evalue", ""))
+        return f"raised {st.get('ename')}: {evalue[:300]}"
     if s == "timeout" and st.get("budget_exhausted"):
         return "was stopped when the submission's time limit ran out"
     if s == "timeout":
@@ -472,6 +509,8 @@ def grade_submission(sub, exercises, opts, workdir, worker=None, alone=False):
     """Grade one submission; always returns a Row. ``alone``: no other notebook runs meanwhile,
     so whatever disturbs the grader's files is this one's doing."""
     row = Row(student_id=sub.student_id, file=str(sub.path), assignment=sub.assignment, timestamp=sub.timestamp)
+    if sub.note:
+        row.notes.append(sub.note)
     if not sub.path.name.lower().endswith(".ipynb"):
         row.notes.append(f"the file's name does not end in .ipynb ({sub.path.name}); it was graded as a notebook")
     nb, problem = _read_notebook(sub.path)
@@ -960,7 +999,8 @@ def _grade_safely(sub, exercises, opts, workdir, worker=None, alone=False):
     try:
         row = grade_submission(sub, exercises, opts, workdir, worker, alone)
     except Exception as e:             # a bug of ours must not cost the class its table
-        row = _fail_all(Row(student_id=sub.student_id, file=str(sub.path), assignment=sub.assignment),
+        row = _fail_all(Row(student_id=sub.student_id, file=str(sub.path), assignment=sub.assignment,
+                            notes=[sub.note] if sub.note else []),
                         f"the grader failed on this submission ({type(e).__name__}: {e}); please report it")
         if isinstance(e, FileExistsError) or (isinstance(e, OSError) and not (Path(workdir) / "io").is_dir()):
             row.folder_lost = True     # not our bug: another notebook deleted or filled its folder (graded again)
