@@ -164,26 +164,27 @@ def find_submissions(paths, exercises):
       is its student folder's, and its row says so;
     - otherwise the file's name, without .ipynb (``amy.ipynb``, ``ex1_forward/amy.ipynb``).
     """
-    found = []                                    # (file, the folder given that holds it, or None)
+    # (file as given, where it is, the folders between the folder given and the file, or None);
+    # ".." and "." resolved: names do not depend on the cwd
+    found = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend((f, Path(os.path.abspath(p))) for f in _notebooks_under(p))
+            root = Path(os.path.abspath(p))
+            for f in _notebooks_under(p):
+                where = Path(os.path.abspath(f))
+                found.append((f, where, where.parent.relative_to(root).parts))
         elif p.exists():
-            found.append((p, None))
+            found.append((p, Path(os.path.abspath(p)), None))
         else:
             raise FileNotFoundError(f"no such submission file or folder: {p}")
-    depth = _student_depths(found, exercises)
-    notebooks_in = Counter(Path(os.path.abspath(f)).parent for f, _ in found)   # notebooks per folder
+    depth = _student_depth(found, exercises)
+    notebooks_in = Counter(where.parent for _, where, _ in found)
     subs = []
-    for f, root in found:
-        where = Path(os.path.abspath(f))          # ".." and "." resolved: names do not depend on the cwd
+    for f, where, folders in found:
         parent, stem = where.parent, _stem(where)
-        nbgrader = (len(where.parts) >= 4 and where.parts[-4] == "submitted") or \
-            (parent.name in exercises and stem in exercises)
-        folders = where.parent.relative_to(root).parts if root is not None else ()
-        d = depth.get(root)
+        d = depth.get(where.parents[len(folders)]) if folders else None    # keyed by the folder given
         student = folders[d - 1] if d and len(folders) >= d else None
-        if nbgrader and parent.parent.name:
+        if _nbgrader_layout(where, exercises) and parent.parent.name:
             stamp = parent / "timestamp.txt"
             ts = stamp.read_text(encoding="utf-8", errors="replace").strip()[:100] if stamp.is_file() else ""
             subs.append(Submission(f, parent.parent.name, parent.name, ts, parent))
@@ -202,18 +203,21 @@ def find_submissions(paths, exercises):
     return subs
 
 
-def _student_depths(found, exercises):
-    """{folder given: how many folders down its student folders are}, for the folders given that
-    hold files named like an exercise in folders not named like one (``amy/ex1_forward.ipynb``:
-    1; ``sec1/amy/ex1_forward.ipynb``: 2). The depth most such files are at; a tie, the shallower."""
+def _nbgrader_layout(where, exercises):
+    """True for nbgrader's ``.../<student>/<assignment>/<notebook>.ipynb``: inside ``submitted/``,
+    or a folder named like an exercise holding a notebook named like one."""
+    return (len(where.parts) >= 4 and where.parts[-4] == "submitted") or \
+        (where.parent.name in exercises and _stem(where) in exercises)
+
+
+def _student_depth(found, exercises):
+    """{folder given: how many folders down its student folders are}, from the files named like
+    an exercise outside nbgrader's layout (``amy/ex1_forward.ipynb``: 1;
+    ``sec1/amy/ex1_forward.ipynb``: 2). The depth most such files are at; a tie, the shallower."""
     counts = {}
-    for f, root in found:
-        where = Path(os.path.abspath(f))
-        if root is None or _stem(where) not in exercises or where.parent.name in exercises:
-            continue
-        d = len(where.parent.relative_to(root).parts)
-        if d and "submitted" not in where.parts:
-            counts.setdefault(root, Counter())[d] += 1
+    for _, where, folders in found:
+        if folders and _stem(where) in exercises and not _nbgrader_layout(where, exercises):
+            counts.setdefault(where.parents[len(folders)], Counter())[len(folders)] += 1
     return {root: min(c, key=lambda d: (-c[d], d)) for root, c in counts.items()}
 
 
@@ -505,12 +509,16 @@ def _loudest(status, learner, plans):
     return f" (most by {where}: {n:,})"
 
 
+def _new_row(sub):
+    """The row of ``sub`` before grading: who, which file, and how the student was worked out."""
+    return Row(student_id=sub.student_id, file=str(sub.path), assignment=sub.assignment,
+               timestamp=sub.timestamp, notes=[sub.note] if sub.note else [])
+
+
 def grade_submission(sub, exercises, opts, workdir, worker=None, alone=False):
     """Grade one submission; always returns a Row. ``alone``: no other notebook runs meanwhile,
     so whatever disturbs the grader's files is this one's doing."""
-    row = Row(student_id=sub.student_id, file=str(sub.path), assignment=sub.assignment, timestamp=sub.timestamp)
-    if sub.note:
-        row.notes.append(sub.note)
+    row = _new_row(sub)
     if not sub.path.name.lower().endswith(".ipynb"):
         row.notes.append(f"the file's name does not end in .ipynb ({sub.path.name}); it was graded as a notebook")
     nb, problem = _read_notebook(sub.path)
@@ -999,9 +1007,8 @@ def _grade_safely(sub, exercises, opts, workdir, worker=None, alone=False):
     try:
         row = grade_submission(sub, exercises, opts, workdir, worker, alone)
     except Exception as e:             # a bug of ours must not cost the class its table
-        row = _fail_all(Row(student_id=sub.student_id, file=str(sub.path), assignment=sub.assignment,
-                            notes=[sub.note] if sub.note else []),
-                        f"the grader failed on this submission ({type(e).__name__}: {e}); please report it")
+        row = _fail_all(_new_row(sub), f"the grader failed on this submission ({type(e).__name__}: {e}); "
+                                       "please report it")
         if isinstance(e, FileExistsError) or (isinstance(e, OSError) and not (Path(workdir) / "io").is_dir()):
             row.folder_lost = True     # not our bug: another notebook deleted or filled its folder (graded again)
         else:
