@@ -3,7 +3,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .batching import batch_indices
 from .model import accuracy
@@ -80,6 +79,7 @@ def train(model, x, y, *, epochs=1, lr=0.1, batch_size=None, momentum=0.0, seed=
     hist = History()
     params = model.params()
     start = time.perf_counter()
+    from tqdm.auto import tqdm   # here, not at the top: in a notebook it loads ipywidgets (0.15 s per kernel)
     bar = tqdm(total=epochs * batches_per_epoch, desc="training", unit="it", disable=not progress)
     # overflow shows up as a NaN/inf loss, reported as a divergence rather than a numpy warning
     with np.errstate(over="ignore", invalid="ignore"), bar:

@@ -1,4 +1,7 @@
 """Batching, updates, the training loop and its history."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -86,6 +89,15 @@ def test_progress_bar_can_be_shown_and_hidden(capsys):
     assert "training" in capsys.readouterr().err
     train(mlp([2, 2, 1]), x, y, epochs=2, lr=0.1, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_importing_bpcourse_loads_neither_tqdm_nor_matplotlib():
+    """Every lesson's first cell imports bpcourse: the progress bar (tqdm, which loads
+    ipywidgets in a notebook) and matplotlib load when first used, not before."""
+    code = ("import sys, bpcourse; "
+            "print(sorted(m for m in ('tqdm', 'matplotlib', 'ipywidgets', 'IPython') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]", f"import bpcourse also imported {loaded.strip()}"
 
 
 def test_digits_reach_95_percent_with_minibatches_and_batchnorm():
