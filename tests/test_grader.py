@@ -4,8 +4,12 @@ All the adversarial submissions are graded in one run (``bpcourse grade --jobs 2
 module-scoped fixture); each test then checks one row: its score and its reason.
 """
 import csv
+import importlib
+import importlib.util
 import json
+import marshal
 import os
+import py_compile
 import shutil
 import sys
 import tempfile
@@ -524,6 +528,41 @@ def test_a_changed_installation_is_seen(tmp_path):
     (solutions / "ex1.ipynb").unlink()
     assert grader._changed_files(sealed, roots) == sorted(
         str(p) for p in (package / "kernel_side.py", package / "extra.py", solutions / "ex1.ipynb"))
+
+
+def _compiled_file(source, code):
+    """What Python's import writes for ``source`` (its mtime and size in the header), holding ``code``."""
+    st = source.stat()
+    header = importlib.util.MAGIC_NUMBER + bytes(4) + (int(st.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little") \
+        + (st.st_size & 0xFFFFFFFF).to_bytes(4, "little")
+    pyc = Path(importlib.util.cache_from_source(str(source)))
+    pyc.parent.mkdir(exist_ok=True)
+    pyc.write_bytes(header + marshal.dumps(code))
+    return pyc
+
+
+def test_a_compiled_file_with_other_code_than_its_source_is_a_change(tmp_path, monkeypatch):
+    """A kernel may write a module's compiled file (__pycache__), with its source's code: not a
+    change. One holding other code, with a header that matches the source, is what the next
+    kernel importing the module runs: a change."""
+    package = tmp_path / "forgedpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    source = package / "activations.py"
+    source.write_text("def sigmoid(z):\n    return 1 / (1 + 2.718281828459045 ** -z)\n")
+    sealed = grader._seal([package])
+    py_compile.compile(str(source), doraise=True)                     # what an import writes
+    assert grader._changed_files(sealed, [package]) == []
+    pyc = _compiled_file(source, compile("def sigmoid(z):\n    return 0.5\n", str(source), "exec"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert importlib.import_module("forgedpkg.activations").sigmoid(3.0) == 0.5   # Python runs it
+    for name in ("forgedpkg.activations", "forgedpkg"):
+        monkeypatch.delitem(sys.modules, name)
+    assert grader._changed_files(sealed, [package]) == [str(pyc)]
+    py_compile.compile(str(source), doraise=True)                     # right again: not a change
+    assert grader._changed_files(sealed, [package]) == []
+    pyc.write_bytes(b"not a compiled file at all")                    # Python ignores it and recompiles
+    assert grader._changed_files(sealed, [package]) == []
 
 
 def test_a_notebook_that_writes_into_the_package_stops_the_grading(tmp_path):

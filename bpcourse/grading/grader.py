@@ -26,8 +26,10 @@ function, and a JSON with the points and the reason for every check.
 import csv
 import functools
 import hashlib
+import importlib.util
 import inspect
 import json
+import marshal
 import os
 import re
 import select
@@ -908,16 +910,47 @@ def _installation(solutions):
 
 
 def _seal(roots):
-    """{path: sha256} of every file under ``roots``. Compiled files (``__pycache__``) are left
-    out: a kernel rewrites a stale one, legitimately."""
-    return {p: _fingerprint(p) for root in roots for p in sorted(root.rglob("*"))
-            if p.is_file() and "__pycache__" not in p.parts}
+    """{path: sha256} of every file under ``roots``, and of every compiled file (``__pycache__``)
+    that does not hold its source's code. A kernel may rewrite a stale compiled file, with the
+    same code, legitimately; one with other code would run in every later kernel that imports
+    the module, so it counts as a change."""
+    sealed = {}
+    for p in (p for root in roots for p in sorted(root.rglob("*")) if p.is_file()):
+        digest = _fingerprint(p)
+        if "__pycache__" not in p.parts or not _compiled_from_source(p, digest):
+            sealed[p] = digest
+    return sealed
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled_from_source(pyc, digest):
+    """False when ``pyc`` holds code this Python would run at the next import of its module
+    and that code is not its source's, compiled (``digest``: the file's sha256, so that each
+    version is compiled once). Files this Python never loads (another version's, a wrong
+    magic number, no source beside them) are harmless: True."""
+    parts = pyc.name.split(".")            # activations.cpython-311.pyc, activations.cpython-311.opt-1.pyc
+    source = pyc.parent.parent / f"{parts[0]}.py"
+    if len(parts) not in (3, 4) or parts[1] != sys.implementation.cache_tag or not source.is_file():
+        return True
+    try:
+        with transport.open_regular(pyc, "rb") as f:
+            data = f.read()
+        if data[:4] != importlib.util.MAGIC_NUMBER:
+            return True
+        optimize = int(parts[2][len("opt-"):]) if len(parts) == 4 else 0
+        # code objects compare everything but the file name (nested functions included)
+        return marshal.loads(data[16:]) == compile(source.read_bytes(), str(source), "exec",
+                                                   dont_inherit=True, optimize=optimize)
+    except Exception:        # unreadable, or not code: Python would not run it either way; report it
+        return False
 
 
 def _changed_files(sealed, roots):
-    """The sealed files that changed or vanished, and new files under ``roots``."""
+    """The sealed files that changed or vanished, new files under ``roots``, and compiled files
+    that hold other code than their source's (one that became right again is not a change)."""
     now = _seal(roots)
-    return sorted(str(p) for p in set(sealed) | set(now) if sealed.get(p) != now.get(p))
+    return sorted(str(p) for p in set(sealed) | set(now)
+                  if sealed.get(p) != now.get(p) and (p in now or "__pycache__" not in p.parts))
 
 
 class GraderTampered(RuntimeError):

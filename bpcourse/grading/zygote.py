@@ -48,7 +48,7 @@ PRELOAD = (                            # what a grading kernel imports anyway; e
     "faulthandler", "resource",
     "jupyter_client.session", "comm", "zmq", "tornado.ioloop", "anyio",
     "numpy", "matplotlib", "matplotlib.pyplot", "matplotlib_inline.backend_inline",
-    "bpcourse", "bpcourse.selfcheck", "inspect", "json",
+    "bpcourse", "bpcourse.selfcheck", "tqdm.auto", "inspect", "json",
 )
 SETUP_TIMEOUT = 20                     # seconds for a child to set itself up
 # the kernels' environment; also the worker's (it imports numpy before it forks its zygote,
