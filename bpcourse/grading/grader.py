@@ -941,7 +941,7 @@ def _compiled_from_source(pyc, digest):
         # code objects compare everything but the file name (nested functions included)
         return marshal.loads(data[16:]) == compile(source.read_bytes(), str(source), "exec",
                                                    dont_inherit=True, optimize=optimize)
-    except Exception:        # unreadable, or not code: Python would not run it either way; report it
+    except Exception:        # a link, or not code (an import would fail on it): reported, the safe side
         return False
 
 
